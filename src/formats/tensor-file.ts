@@ -1,0 +1,34 @@
+import type { DType } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface TensorInfo {
+  name: string;
+  /** the format's own name for the stored type (F32, Q4_K, ...) */
+  type: string;
+  /** effml's dtype, or null when the stored type cannot be read yet (read() then throws FormatError) */
+  dtype: DType | null;
+  /** row-major, outermost first, in every format */
+  shape: number[];
+  /** the byte offset of the tensor's data within its file */
+  offset: number;
+  byteLength: number;
+}
+
+/** A parsed model file: its tensor table is in memory, tensor data is read on demand. */
+export interface TensorFile {
+  readonly format: string;
+  readonly path: string;
+  readonly version: number | undefined;
+  readonly tensors: readonly TensorInfo[];
+  /** Reads one tensor's bytes from the file; `shared` puts it in a SharedArrayBuffer. */
+  read(name: string, options?: { shared?: boolean }): Tensor;
+  close(): void;
+}
+
+/** Tensor data ranges must not overlap: that also bounds what reading every tensor can cost to the file size. */
+export function checkNoOverlap(tensors: readonly TensorInfo[], fail: (reason: string) => never): void {
+  const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < sorted.length; i++)
+    if (sorted[i].offset < sorted[i - 1].offset + sorted[i - 1].byteLength)
+      fail(`tensors ${sorted[i - 1].name} and ${sorted[i].name} overlap`);
+}

@@ -1,0 +1,82 @@
+import type { DType } from '../tensor/dtype.js';
+
+/** Pairs RoPE rotates: (2i, 2i+1) in Meta / GGUF / llama2.c checkpoints, (i, i + d/2) in Hugging Face ones. */
+export type RopeStyle = 'adjacent' | 'halves';
+
+export interface Conv2dShape {
+  batch: number;
+  inChannels: number;
+  height: number;
+  width: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  pad: number;
+}
+
+export interface Pool2dShape {
+  batch: number;
+  channels: number;
+  height: number;
+  width: number;
+  kernel: number;
+  stride: number;
+}
+
+export const convOutSize = (size: number, kernel: number, stride: number, pad = 0): number =>
+  Math.floor((size + 2 * pad - kernel) / stride) + 1;
+
+/**
+ * The compute kernels. All matrices are row-major; weights are [N, K] (one row per output, as
+ * in PyTorch's Linear and in GGUF). Outputs are written into caller-owned arrays so a model can
+ * preallocate its run state. Element-wise ops cover the whole of `out`.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly threads: number;
+  /** An f32 array this backend computes on without copying (WASM: inside its shared heap). */
+  allocF32(n: number): Float32Array;
+  /** Frees what this backend holds (worker threads). */
+  dispose(): void;
+
+  /** out[M, N] = a[M, K] · w[N, K]ᵀ */
+  matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void;
+  /** out[N] = w[N, K] · x[K] */
+  matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void;
+  dot(a: Float32Array, b: Float32Array): number;
+
+  add(out: Float32Array, a: Float32Array, b: Float32Array): void;
+  mul(out: Float32Array, a: Float32Array, b: Float32Array): void;
+  scale(out: Float32Array, a: Float32Array, s: number): void;
+  silu(out: Float32Array, x: Float32Array): void;
+  /** tanh approximation, as GPT-2 */
+  gelu(out: Float32Array, x: Float32Array): void;
+  relu(out: Float32Array, x: Float32Array): void;
+
+  /** per row of x[rows, dim]: x / sqrt(mean(x²) + eps) · weight */
+  rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number): void;
+  /** per row of x[rows, dim]: (x - mean) / sqrt(var + eps) · weight + bias */
+  layernorm(
+    out: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
+  /** in place, per row of x[rows, cols], subtracting the row max first */
+  softmax(x: Float32Array, rows: number, cols: number): void;
+  /** in place on x[heads, headDim] at position pos, frequencies theta^(-2i / headDim) */
+  rope(x: Float32Array, heads: number, headDim: number, pos: number, theta: number, style: RopeStyle): void;
+  /** out[i, :] = table[ids[i], :] */
+  embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void;
+  argmax(x: Float32Array): number;
+
+  /** out[b, oc, oh, ow] = bias[oc] + Σ input[b, c, oh·s + kh - p, ow·s + kw - p] · weight[oc, c, kh, kw] */
+  conv2d(out: Float32Array, input: Float32Array, weight: Float32Array, bias: Float32Array | null, shape: Conv2dShape): void;
+  maxpool2d(out: Float32Array, input: Float32Array, shape: Pool2dShape): void;
+
+  /** Expands n elements of f16, bf16, q8_0, q4_0 or q4_1 data (raw bytes or u16 bits) to f32. */
+  dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void;
+}

@@ -1,0 +1,19 @@
+/** The functions src/kernels/wasm/kernels.ts exports (pointers are byte addresses in the shared heap). */
+export interface KernelExports {
+  dot_f32(a: number, b: number, k: number): number;
+  matvec_f32(out: number, w: number, x: number, K: number, r0: number, r1: number): void;
+  matmul_f32(out: number, a: number, w: number, M: number, N: number, K: number, r0: number, r1: number): void;
+  rmsnorm_f32(out: number, x: number, weight: number, rows: number, dim: number, eps: number): void;
+  softmax_f32(x: number, rows: number, cols: number): void;
+  rope_f32(x: number, heads: number, headDim: number, pos: number, theta: number, halves: number): void;
+  dequantize_f16(dst: number, src: number, n: number): void;
+  dequantize_bf16(dst: number, src: number, n: number): void;
+  dequantize_q8_0(dst: number, src: number, blocks: number): void;
+  dequantize_q4_0(dst: number, src: number, blocks: number): void;
+  dequantize_q4_1(dst: number, src: number, blocks: number): void;
+  stream_sum_f32(p: number, n: number): number;
+}
+
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+}

@@ -1,0 +1,38 @@
+/**
+ * The row-parallel jobs the thread pool runs, and the control block they are posted through: an
+ * Int32Array over a SharedArrayBuffer that the main thread and the workers synchronize on with
+ * Atomics (no message passing on the hot path).
+ */
+import type { KernelExports } from './kernel-exports.js';
+
+export const CTRL = { GEN: 0, DONE: 1, OP: 2, ROWS: 3, ARGS: 4 } as const;
+export const CTRL_INTS = 16;
+export const OP = { EXIT: 0, MATVEC: 1, MATMUL: 2 } as const;
+
+/** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of 4 (the kernels' tile height). */
+export function sliceRows(rows: number, index: number, threads: number): [number, number] {
+  const cut = (t: number) => (t === threads ? rows : Math.min(rows, Math.floor((rows * t) / threads / 4) * 4));
+  return [cut(index), cut(index + 1)];
+}
+
+export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, threads: number): void {
+  const [r0, r1] = sliceRows(ctrl[CTRL.ROWS], index, threads);
+  if (r0 >= r1) return;
+  const a = CTRL.ARGS;
+  switch (ctrl[CTRL.OP]) {
+    case OP.MATVEC:
+      k.matvec_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], r0, r1);
+      break;
+    case OP.MATMUL:
+      k.matmul_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5], r0, r1);
+      break;
+  }
+}
+
+/** Busy-waits a little before sleeping: a decode step posts jobs microseconds apart. */
+export const SPIN_ITERATIONS = 20000;
+
+export function waitWhileEqual(ctrl: Int32Array, slot: number, value: number): void {
+  for (let i = 0; i < SPIN_ITERATIONS; i++) if (Atomics.load(ctrl, slot) !== value) return;
+  while (Atomics.load(ctrl, slot) === value) Atomics.wait(ctrl, slot, value);
+}

@@ -1,0 +1,182 @@
+/** The plain TypeScript backend: the definition of correct that every other backend is tested against. */
+import type { DType } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+import { type Backend, type Conv2dShape, type Pool2dShape, type RopeStyle, convOutSize } from './backend.js';
+
+export class ReferenceBackend implements Backend {
+  readonly name: string = 'reference';
+  readonly threads: number = 1;
+
+  allocF32(n: number): Float32Array {
+    return new Float32Array(n);
+  }
+
+  dispose(): void {}
+
+  matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void {
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += a[m * K + k] * w[n * K + k];
+        out[m * N + n] = s;
+      }
+  }
+
+  matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void {
+    this.matmul(out, x, w, 1, N, K);
+  }
+
+  dot(a: Float32Array, b: Float32Array): number {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+    return s;
+  }
+
+  add(out: Float32Array, a: Float32Array, b: Float32Array): void {
+    for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+  }
+
+  mul(out: Float32Array, a: Float32Array, b: Float32Array): void {
+    for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
+  }
+
+  scale(out: Float32Array, a: Float32Array, s: number): void {
+    for (let i = 0; i < out.length; i++) out[i] = a[i] * s;
+  }
+
+  silu(out: Float32Array, x: Float32Array): void {
+    for (let i = 0; i < out.length; i++) out[i] = x[i] / (1 + Math.exp(-x[i]));
+  }
+
+  gelu(out: Float32Array, x: Float32Array): void {
+    const c = Math.sqrt(2 / Math.PI);
+    for (let i = 0; i < out.length; i++) {
+      const v = x[i];
+      out[i] = 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v * v * v)));
+    }
+  }
+
+  relu(out: Float32Array, x: Float32Array): void {
+    for (let i = 0; i < out.length; i++) out[i] = x[i] > 0 ? x[i] : 0;
+  }
+
+  rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * dim;
+      let ss = 0;
+      for (let i = 0; i < dim; i++) ss += x[o + i] * x[o + i];
+      const scale = 1 / Math.sqrt(ss / dim + eps);
+      for (let i = 0; i < dim; i++) out[o + i] = x[o + i] * scale * weight[i];
+    }
+  }
+
+  layernorm(
+    out: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * dim;
+      let mean = 0;
+      for (let i = 0; i < dim; i++) mean += x[o + i];
+      mean /= dim;
+      let variance = 0;
+      for (let i = 0; i < dim; i++) variance += (x[o + i] - mean) ** 2;
+      const scale = 1 / Math.sqrt(variance / dim + eps);
+      for (let i = 0; i < dim; i++) out[o + i] = (x[o + i] - mean) * scale * weight[i] + bias[i];
+    }
+  }
+
+  softmax(x: Float32Array, rows: number, cols: number): void {
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let max = -Infinity;
+      for (let i = 0; i < cols; i++) max = Math.max(max, x[o + i]);
+      let sum = 0;
+      for (let i = 0; i < cols; i++) {
+        x[o + i] = Math.exp(x[o + i] - max);
+        sum += x[o + i];
+      }
+      for (let i = 0; i < cols; i++) x[o + i] /= sum;
+    }
+  }
+
+  rope(x: Float32Array, heads: number, headDim: number, pos: number, theta: number, style: RopeStyle): void {
+    const half = headDim / 2;
+    for (let i = 0; i < half; i++) {
+      const angle = pos * Math.pow(theta, -(2 * i) / headDim);
+      const c = Math.cos(angle);
+      const s = Math.sin(angle);
+      const [i0, i1] = style === 'halves' ? [i, i + half] : [2 * i, 2 * i + 1];
+      for (let h = 0; h < heads; h++) {
+        const v0 = x[h * headDim + i0];
+        const v1 = x[h * headDim + i1];
+        x[h * headDim + i0] = v0 * c - v1 * s;
+        x[h * headDim + i1] = v0 * s + v1 * c;
+      }
+    }
+  }
+
+  embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void {
+    const vocab = table.length / dim;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} outside the vocabulary (${vocab})`);
+      out.set(table.subarray(id * dim, (id + 1) * dim), i * dim);
+    }
+  }
+
+  argmax(x: Float32Array): number {
+    let best = 0;
+    for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+    return best;
+  }
+
+  conv2d(out: Float32Array, input: Float32Array, weight: Float32Array, bias: Float32Array | null, s: Conv2dShape): void {
+    const oh = convOutSize(s.height, s.kernel, s.stride, s.pad);
+    const ow = convOutSize(s.width, s.kernel, s.stride, s.pad);
+    const k = s.kernel;
+    for (let b = 0; b < s.batch; b++)
+      for (let oc = 0; oc < s.outChannels; oc++)
+        for (let y = 0; y < oh; y++)
+          for (let x = 0; x < ow; x++) {
+            let sum = bias ? bias[oc] : 0;
+            for (let c = 0; c < s.inChannels; c++)
+              for (let ky = 0; ky < k; ky++) {
+                const iy = y * s.stride + ky - s.pad;
+                if (iy < 0 || iy >= s.height) continue;
+                for (let kx = 0; kx < k; kx++) {
+                  const ix = x * s.stride + kx - s.pad;
+                  if (ix < 0 || ix >= s.width) continue;
+                  sum +=
+                    input[((b * s.inChannels + c) * s.height + iy) * s.width + ix] *
+                    weight[((oc * s.inChannels + c) * k + ky) * k + kx];
+                }
+              }
+            out[((b * s.outChannels + oc) * oh + y) * ow + x] = sum;
+          }
+  }
+
+  maxpool2d(out: Float32Array, input: Float32Array, s: Pool2dShape): void {
+    const oh = convOutSize(s.height, s.kernel, s.stride);
+    const ow = convOutSize(s.width, s.kernel, s.stride);
+    for (let bc = 0; bc < s.batch * s.channels; bc++)
+      for (let y = 0; y < oh; y++)
+        for (let x = 0; x < ow; x++) {
+          let max = -Infinity;
+          for (let ky = 0; ky < s.kernel; ky++)
+            for (let kx = 0; kx < s.kernel; kx++)
+              max = Math.max(max, input[(bc * s.height + y * s.stride + ky) * s.width + x * s.stride + kx]);
+          out[(bc * oh + y) * ow + x] = max;
+        }
+  }
+
+  dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void {
+    const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+    out.set(Tensor.fromBytes(dtype, [n], bytes).toFloat32().subarray(0, n));
+  }
+}

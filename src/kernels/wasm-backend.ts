@@ -1,0 +1,188 @@
+/**
+ * The WASM SIMD backend: the kernels of wasm/kernels.ts over one shared WebAssembly.Memory, with
+ * matmul and matvec split across a worker-thread pool. Arrays from allocF32 live in that memory
+ * and are used in place; any other array is copied in (and results copied out) per call. Ops
+ * without a hand-written kernel run the reference code directly on the heap views.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { DType } from '../tensor/dtype.js';
+import { DTYPES } from '../tensor/dtype.js';
+import type { RopeStyle } from './backend.js';
+import { type KernelExports, instantiateKernels } from './kernel-exports.js';
+import { OP } from './parallel.js';
+import { ReferenceBackend } from './reference.js';
+import { ThreadPool } from './thread-pool.js';
+
+const PAGE = 65536;
+/** Below this many multiply-adds a job is not worth waking the workers for. */
+const PARALLEL_MIN_MACS = 1 << 15;
+const HEAP_BASE = 1 << 20;
+const ALIGN = 64;
+
+type Typed = Float32Array | Uint8Array | Uint16Array;
+
+export interface WasmBackendOptions {
+  /** threads including the caller's; default EFFML_THREADS or the number of cores */
+  threads?: number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function kernelModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(readFileSync(new URL('../../../build/kernels.wasm', import.meta.url)));
+  return compiled;
+}
+
+export function defaultThreads(): number {
+  const env = Number(process.env.EFFML_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+}
+
+export class WasmBackend extends ReferenceBackend {
+  override readonly name = 'wasm';
+  override readonly threads: number;
+  readonly kernels: KernelExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly heapBuffers = new WeakSet<ArrayBufferLike>();
+  private top = HEAP_BASE;
+  private pool: ThreadPool | null = null;
+
+  private constructor(memory: WebAssembly.Memory, kernels: KernelExports, threads: number) {
+    super();
+    this.memory = memory;
+    this.kernels = kernels;
+    this.threads = threads;
+  }
+
+  static async create(options: WasmBackendOptions = {}): Promise<WasmBackend> {
+    const threads = options.threads ?? defaultThreads();
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    const module = kernelModule();
+    const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE, maximum: 65536, shared: true });
+    const kernels = instantiateKernels(module, memory);
+    const backend = new WasmBackend(memory, kernels, threads);
+    if (threads > 1) backend.pool = await ThreadPool.create(module, memory, kernels, threads);
+    return backend;
+  }
+
+  /** Reserves `bytes` in the shared heap and returns the address. */
+  private alloc(bytes: number): number {
+    const ptr = Math.ceil(this.top / ALIGN) * ALIGN;
+    const end = ptr + bytes;
+    if (end > 2 ** 32) throw new RangeError(`WASM heap exhausted: ${end} bytes needed, 4 GiB is the limit`);
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
+    this.top = end;
+    return ptr;
+  }
+
+  private heap(): SharedArrayBuffer {
+    const buffer = this.memory.buffer as unknown as SharedArrayBuffer;
+    this.heapBuffers.add(buffer);
+    return buffer;
+  }
+
+  override allocF32(n: number): Float32Array {
+    const ptr = this.alloc(n * 4);
+    return new Float32Array(this.heap(), ptr, n);
+  }
+
+  override dispose(): void {
+    this.pool?.dispose();
+    this.pool = null;
+  }
+
+  /**
+   * Runs `fn` with the heap address of each array it asks for; arrays outside the heap are copied
+   * into scratch space above the heap top, and those marked as outputs are copied back after.
+   */
+  private withPointers<T>(fn: (ptr: (a: Typed, output?: boolean) => number) => T): T {
+    const mark = this.top;
+    const outputs: [Typed, number][] = [];
+    try {
+      return fn((a, output = false) => {
+        if (this.heapBuffers.has(a.buffer)) return a.byteOffset;
+        const p = this.alloc(a.byteLength);
+        new Uint8Array(this.heap(), p, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+        if (output) outputs.push([a, p]);
+        return p;
+      });
+    } finally {
+      for (const [a, p] of outputs)
+        new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(this.heap(), p, a.byteLength));
+      this.top = mark;
+    }
+  }
+
+  override matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void {
+    checkLength('matmul out', out, M * N);
+    checkLength('matmul a', a, M * K);
+    checkLength('matmul w', w, N * K);
+    this.withPointers((p) => {
+      const args = [p(out, true), p(a), p(w), M, N, K];
+      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL, N, args);
+      else this.kernels.matmul_f32(args[0], args[1], args[2], M, N, K, 0, N);
+    });
+  }
+
+  override matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void {
+    checkLength('matvec out', out, N);
+    checkLength('matvec w', w, N * K);
+    checkLength('matvec x', x, K);
+    this.withPointers((p) => {
+      const args = [p(out, true), p(w), p(x), K];
+      if (this.pool && N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATVEC, N, args);
+      else this.kernels.matvec_f32(args[0], args[1], args[2], K, 0, N);
+    });
+  }
+
+  override dot(a: Float32Array, b: Float32Array): number {
+    checkLength('dot b', b, a.length);
+    return this.withPointers((p) => this.kernels.dot_f32(p(a), p(b), a.length));
+  }
+
+  override rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number): void {
+    checkLength('rmsnorm out', out, rows * dim);
+    checkLength('rmsnorm x', x, rows * dim);
+    checkLength('rmsnorm weight', weight, dim);
+    this.withPointers((p) => this.kernels.rmsnorm_f32(p(out, true), p(x), p(weight), rows, dim, eps));
+  }
+
+  override softmax(x: Float32Array, rows: number, cols: number): void {
+    checkLength('softmax x', x, rows * cols);
+    if (cols === 0) return;
+    this.withPointers((p) => this.kernels.softmax_f32(p(x, true), rows, cols));
+  }
+
+  override rope(x: Float32Array, heads: number, headDim: number, pos: number, theta: number, style: RopeStyle): void {
+    checkLength('rope x', x, heads * headDim);
+    this.withPointers((p) => this.kernels.rope_f32(p(x, true), heads, headDim, pos, theta, style === 'halves' ? 1 : 0));
+  }
+
+  override dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void {
+    const { blockSize, bytes } = DTYPES[dtype];
+    checkLength('dequantize out', out, n);
+    if (n % blockSize !== 0) throw new RangeError(`${n} elements is not a whole number of ${dtype} blocks`);
+    if (src.byteLength !== (n / blockSize) * bytes) throw new RangeError(`dequantize src has ${src.byteLength} bytes, ${n} ${dtype} need ${(n / blockSize) * bytes}`);
+    const k = this.kernels;
+    const kernel = {
+      f16: () => k.dequantize_f16,
+      bf16: () => k.dequantize_bf16,
+      q8_0: () => k.dequantize_q8_0,
+      q4_0: () => k.dequantize_q4_0,
+      q4_1: () => k.dequantize_q4_1,
+    }[dtype as 'f16'];
+    if (!kernel) return super.dequantize(out, src, dtype, n);
+    this.withPointers((p) => kernel()(p(out, true), p(src), n / blockSize));
+  }
+
+  /** Sums n floats of `a` in one streaming pass: the read-bandwidth yardstick of the benchmark. */
+  streamSum(a: Float32Array): number {
+    return this.withPointers((p) => this.kernels.stream_sum_f32(p(a), a.length));
+  }
+}
+
+function checkLength(what: string, a: { length: number }, expected: number): void {
+  if (a.length < expected) throw new RangeError(`${what} has ${a.length} elements, needs ${expected}`);
+}

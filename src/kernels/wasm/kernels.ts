@@ -1,0 +1,244 @@
+// effml WASM SIMD kernels (AssemblyScript). Every pointer is a byte address in the shared
+// memory the JS side allocates from; every kernel has its definition in ../reference.ts.
+// Row-parallel kernels take a row range [r0, r1) so that threads can split the work.
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+@inline function ld(p: usize, i: i32): v128 {
+  return v128.load(p + (<usize>i << 2));
+}
+
+@inline function at(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
+}
+
+@inline function put(p: usize, i: i32, v: f32): void {
+  store<f32>(p + (<usize>i << 2), v);
+}
+
+// sum a[i] * b[i], i < k
+export function dot_f32(a: usize, b: usize, k: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 16 <= k; i += 16) {
+    s0 = f32x4.add(s0, f32x4.mul(ld(a, i), ld(b, i)));
+    s1 = f32x4.add(s1, f32x4.mul(ld(a, i + 4), ld(b, i + 4)));
+    s2 = f32x4.add(s2, f32x4.mul(ld(a, i + 8), ld(b, i + 8)));
+    s3 = f32x4.add(s3, f32x4.mul(ld(a, i + 12), ld(b, i + 12)));
+  }
+  for (; i + 4 <= k; i += 4) s0 = f32x4.add(s0, f32x4.mul(ld(a, i), ld(b, i)));
+  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  for (; i < k; i++) s += at(a, i) * at(b, i);
+  return s;
+}
+
+// out[n] = sum_k w[n, k] x[k] for rows n in [r0, r1); four rows at a time share each load of x
+export function matvec_f32(out: usize, w: usize, x: usize, K: i32, r0: i32, r1: i32): void {
+  const row = <usize>K << 2;
+  let n = r0;
+  for (; n + 4 <= r1; n += 4) {
+    const w0 = w + <usize>n * row, w1 = w0 + row, w2 = w1 + row, w3 = w2 + row;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const xv = ld(x, k);
+      s0 = f32x4.add(s0, f32x4.mul(ld(w0, k), xv));
+      s1 = f32x4.add(s1, f32x4.mul(ld(w1, k), xv));
+      s2 = f32x4.add(s2, f32x4.mul(ld(w2, k), xv));
+      s3 = f32x4.add(s3, f32x4.mul(ld(w3, k), xv));
+    }
+    let t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3);
+    for (; k < K; k++) {
+      const xk = at(x, k);
+      t0 += at(w0, k) * xk;
+      t1 += at(w1, k) * xk;
+      t2 += at(w2, k) * xk;
+      t3 += at(w3, k) * xk;
+    }
+    put(out, n, t0);
+    put(out, n + 1, t1);
+    put(out, n + 2, t2);
+    put(out, n + 3, t3);
+  }
+  for (; n < r1; n++) put(out, n, dot_f32(w + <usize>n * row, x, K));
+}
+
+// out[m, n] = sum_k a[m, k] w[n, k] for all m < M and n in [r0, r1): 2 x 4 register tiles,
+// the 4 weight rows stay in cache while every activation row passes over them
+export function matmul_f32(out: usize, a: usize, w: usize, M: i32, N: i32, K: i32, r0: i32, r1: i32): void {
+  const row = <usize>K << 2;
+  let n = r0;
+  for (; n + 4 <= r1; n += 4) {
+    const w0 = w + <usize>n * row, w1 = w0 + row, w2 = w1 + row, w3 = w2 + row;
+    let m = 0;
+    for (; m + 2 <= M; m += 2) {
+      const a0 = a + <usize>m * row, a1 = a0 + row;
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+      let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const x0 = ld(a0, k), x1 = ld(a1, k);
+        let v = ld(w0, k);
+        c00 = f32x4.add(c00, f32x4.mul(x0, v));
+        c10 = f32x4.add(c10, f32x4.mul(x1, v));
+        v = ld(w1, k);
+        c01 = f32x4.add(c01, f32x4.mul(x0, v));
+        c11 = f32x4.add(c11, f32x4.mul(x1, v));
+        v = ld(w2, k);
+        c02 = f32x4.add(c02, f32x4.mul(x0, v));
+        c12 = f32x4.add(c12, f32x4.mul(x1, v));
+        v = ld(w3, k);
+        c03 = f32x4.add(c03, f32x4.mul(x0, v));
+        c13 = f32x4.add(c13, f32x4.mul(x1, v));
+      }
+      let t00 = hsum(c00), t01 = hsum(c01), t02 = hsum(c02), t03 = hsum(c03);
+      let t10 = hsum(c10), t11 = hsum(c11), t12 = hsum(c12), t13 = hsum(c13);
+      for (; k < K; k++) {
+        const x0 = at(a0, k), x1 = at(a1, k);
+        t00 += x0 * at(w0, k);
+        t01 += x0 * at(w1, k);
+        t02 += x0 * at(w2, k);
+        t03 += x0 * at(w3, k);
+        t10 += x1 * at(w0, k);
+        t11 += x1 * at(w1, k);
+        t12 += x1 * at(w2, k);
+        t13 += x1 * at(w3, k);
+      }
+      const o0 = out + ((<usize>m * <usize>N + <usize>n) << 2), o1 = o0 + (<usize>N << 2);
+      store<f32>(o0, t00);
+      store<f32>(o0, t01, 4);
+      store<f32>(o0, t02, 8);
+      store<f32>(o0, t03, 12);
+      store<f32>(o1, t10);
+      store<f32>(o1, t11, 4);
+      store<f32>(o1, t12, 8);
+      store<f32>(o1, t13, 12);
+    }
+    if (m < M) matvec_f32(out + <usize>m * (<usize>N << 2), w, a + <usize>m * row, K, n, n + 4);
+  }
+  for (; n < r1; n++)
+    for (let m = 0; m < M; m++) put(out, m * N + n, dot_f32(a + <usize>m * row, w + <usize>n * row, K));
+}
+
+// out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight
+export function rmsnorm_f32(out: usize, x: usize, weight: usize, rows: i32, dim: i32, eps: f32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * dim) << 2), or = out + (<usize>(r * dim) << 2);
+    const scale = <f32>1 / Mathf.sqrt(dot_f32(xr, xr, dim) / <f32>dim + eps);
+    const sv = f32x4.splat(scale);
+    let i = 0;
+    for (; i + 4 <= dim; i += 4) v128.store(or + (<usize>i << 2), f32x4.mul(f32x4.mul(ld(xr, i), sv), ld(weight, i)));
+    for (; i < dim; i++) put(or, i, at(xr, i) * scale * at(weight, i));
+  }
+}
+
+// x[r, :] = exp(x[r, :] - max) / sum, in place
+export function softmax_f32(x: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = x + (<usize>(r * cols) << 2);
+    let max = at(xr, 0);
+    for (let i = 1; i < cols; i++) max = Mathf.max(max, at(xr, i));
+    let sum: f32 = 0;
+    for (let i = 0; i < cols; i++) {
+      const e = Mathf.exp(at(xr, i) - max);
+      put(xr, i, e);
+      sum += e;
+    }
+    const inv = f32x4.splat(<f32>1 / sum);
+    let i = 0;
+    for (; i + 4 <= cols; i += 4) v128.store(xr + (<usize>i << 2), f32x4.mul(ld(xr, i), inv));
+    for (; i < cols; i++) put(xr, i, at(xr, i) * f32x4.extract_lane(inv, 0));
+  }
+}
+
+// RoPE in place on x[heads, headDim] at position pos: pairs (2i, 2i+1) when halves == 0
+// (Meta / GGUF / llama2.c layout), pairs (i, i + headDim/2) when halves == 1 (Hugging Face)
+export function rope_f32(x: usize, heads: i32, headDim: i32, pos: i32, theta: f32, halves: i32): void {
+  const half = headDim >> 1;
+  for (let i = 0; i < half; i++) {
+    const angle = <f64>pos * Math.pow(<f64>theta, -<f64>(2 * i) / <f64>headDim);
+    const c = <f32>Math.cos(angle), s = <f32>Math.sin(angle);
+    const i0 = halves ? i : 2 * i;
+    const i1 = halves ? i + half : 2 * i + 1;
+    for (let h = 0; h < heads; h++) {
+      const base = h * headDim;
+      const v0 = at(x, base + i0), v1 = at(x, base + i1);
+      put(x, base + i0, v0 * c - v1 * s);
+      put(x, base + i1, v0 * s + v1 * c);
+    }
+  }
+}
+
+@inline function f16_to_f32(h: u32): f32 {
+  const sign = (h & 0x8000) << 16;
+  const exp = (h >> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp == 0) {
+    const v = <f32>mant * <f32>5.9604644775390625e-8;
+    return sign ? -v : v;
+  }
+  if (exp == 31) return reinterpret<f32>(sign | 0x7f800000 | (mant << 13));
+  return reinterpret<f32>(sign | ((exp + 112) << 23) | (mant << 13));
+}
+
+export function dequantize_f16(dst: usize, src: usize, n: i32): void {
+  for (let i = 0; i < n; i++) put(dst, i, f16_to_f32(<u32>load<u16>(src + (<usize>i << 1))));
+}
+
+export function dequantize_bf16(dst: usize, src: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<u32>(dst + (<usize>i << 2), <u32>load<u16>(src + (<usize>i << 1)) << 16);
+}
+
+// block_q8_0 { f16 d; i8 qs[32]; }: x = d * q
+export function dequantize_q8_0(dst: usize, src: usize, blocks: i32): void {
+  for (let b = 0; b < blocks; b++) {
+    const blk = src + <usize>b * 34;
+    const d = f16_to_f32(<u32>load<u16>(blk));
+    const o = dst + (<usize>b << 7);
+    for (let j = 0; j < 32; j++) put(o, j, d * <f32>load<i8>(blk + 2 + j));
+  }
+}
+
+// block_q4_0 { f16 d; u8 qs[16]; }: x = d * (q - 8), low nibbles first
+export function dequantize_q4_0(dst: usize, src: usize, blocks: i32): void {
+  for (let b = 0; b < blocks; b++) {
+    const blk = src + <usize>b * 18;
+    const d = f16_to_f32(<u32>load<u16>(blk));
+    const o = dst + (<usize>b << 7);
+    for (let j = 0; j < 16; j++) {
+      const q = <i32>load<u8>(blk + 2 + j);
+      put(o, j, d * <f32>((q & 15) - 8));
+      put(o, j + 16, d * <f32>((q >> 4) - 8));
+    }
+  }
+}
+
+// block_q4_1 { f16 d; f16 m; u8 qs[16]; }: x = d * q + m, low nibbles first
+export function dequantize_q4_1(dst: usize, src: usize, blocks: i32): void {
+  for (let b = 0; b < blocks; b++) {
+    const blk = src + <usize>b * 20;
+    const d = f16_to_f32(<u32>load<u16>(blk));
+    const m = f16_to_f32(<u32>load<u16>(blk, 2));
+    const o = dst + (<usize>b << 7);
+    for (let j = 0; j < 16; j++) {
+      const q = <i32>load<u8>(blk + 4 + j);
+      put(o, j, d * <f32>(q & 15) + m);
+      put(o, j + 16, d * <f32>(q >> 4) + m);
+    }
+  }
+}
+
+// Reads n floats as fast as the core can (the bandwidth yardstick for matvec); returns their sum.
+export function stream_sum_f32(p: usize, n: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = f32x4.add(s0, ld(p, i));
+    s1 = f32x4.add(s1, ld(p, i + 4));
+    s2 = f32x4.add(s2, ld(p, i + 8));
+    s3 = f32x4.add(s3, ld(p, i + 12));
+  }
+  return hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+}

@@ -1,0 +1,4 @@
+export * from './dtype.js';
+export * from './half.js';
+export * from './blocks.js';
+export * from './tensor.js';
