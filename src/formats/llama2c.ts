@@ -48,6 +48,14 @@ function layout(c: Llama2cConfig): { name: string; shape: number[]; skip?: boole
   ];
 }
 
+function checkpointBytes(c: Llama2cConfig): number {
+  const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
+  const perLayer = 2 * c.dim + 2 * c.dim * c.dim + 2 * c.dim * kvDim + 3 * c.dim * c.hiddenDim;
+  const floats =
+    c.vocabSize * c.dim * (c.sharedClassifier ? 1 : 2) + c.nLayers * perLayer + c.dim + c.seqLen * (c.dim / c.nHeads);
+  return HEADER_BYTES + 4 * floats;
+}
+
 export class Llama2cCheckpoint implements TensorFile {
   readonly format = 'llama2c';
   readonly version = 0;
@@ -75,14 +83,16 @@ export class Llama2cCheckpoint implements TensorFile {
     if ((dim / nHeads) % 2 !== 0) fail(`head size ${dim / nHeads} is odd`);
     this.config = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(vocab), seqLen, sharedClassifier: vocab > 0 };
 
+    // The size is checked before the tensor table is built, so a corrupt n_layers allocates nothing.
+    const expected = checkpointBytes(this.config);
+    if (expected !== source.size)
+      fail(`header (${h.join(', ')}) implies ${expected} bytes but the file has ${source.size}: not a llama2.c checkpoint, or truncated`);
     let offset = HEADER_BYTES;
     for (const { name, shape, skip } of layout(this.config)) {
       const byteLength = shape.reduce((a, b) => a * b, 4);
       if (!skip) this.tensors.push({ name, type: 'F32', dtype: 'f32', shape, offset, byteLength });
       offset += byteLength;
     }
-    if (offset !== source.size)
-      fail(`header (${h.join(', ')}) implies ${offset} bytes but the file has ${source.size}: not a llama2.c checkpoint, or truncated`);
     this.byName = new Map(this.tensors.map((t) => [t.name, t]));
   }
 
@@ -134,13 +144,17 @@ export function writeLlama2cCheckpoint(path: string, config: Llama2cConfig, tens
   });
 }
 
-/** The legacy RoPE table run.c skips: cos then sin of pos * 10000^(-2i / head_size). */
+/**
+ * The legacy RoPE table run.c skips: cos then sin of pos / 10000^(2i / head_size), rounded to f32
+ * at each step as llama2.c's PyTorch export computes it.
+ */
 function freqCis(c: Llama2cConfig): Float32Array {
   const half = c.dim / c.nHeads / 2;
   const out = new Float32Array(2 * c.seqLen * half);
+  const f32 = Math.fround;
   for (let pos = 0; pos < c.seqLen; pos++)
     for (let i = 0; i < half; i++) {
-      const angle = pos * Math.pow(10000, -(2 * i) / (2 * half));
+      const angle = f32(pos * f32(1 / f32(Math.pow(10000, f32(i / half)))));
       out[pos * half + i] = Math.cos(angle);
       out[c.seqLen * half + pos * half + i] = Math.sin(angle);
     }

@@ -53,5 +53,6 @@ export function openModelFile(path: string): OpenedFile {
       failures.push(err.reason);
     }
   }
-  throw new FormatError(path, `not a supported model file (${SUPPORTED_FORMATS}); as llama2.c checkpoint: ${failures[0]}`);
+  const why = path.endsWith('.bin') ? `; as a llama2.c checkpoint: ${failures[0]}; as a tokenizer.bin: ${failures[1]}` : '';
+  throw new FormatError(path, `not a supported model file (supported: ${SUPPORTED_FORMATS})${why}`);
 }

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/** The effml command line: a thin layer over the library. */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { FormatError } from '../formats/errors.js';
+import { formatSummary, inspectFile } from './inspect.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command()
+  .name('effml')
+  .description('EfficientML toolkit: compress neural networks with the HAN Lab methods and run them fast on CPU')
+  .version(pkg.version, '-v, --version')
+  .showHelpAfterError();
+
+program
+  .command('inspect')
+  .description(
+    'show format, version, tensors, dtypes, shapes, parameter count and metadata of a model file ' +
+      '(GGUF, safetensors or a model folder, llama2.c checkpoint or tokenizer.bin, IDX)',
+  )
+  .argument('<file>', 'model file or Hugging Face model folder')
+  .option('--json', 'print JSON for scripts')
+  .option('--tensors', 'list every tensor with its type and shape')
+  .action((file: string, opts: { json?: boolean; tensors?: boolean }) => {
+    const summary = inspectFile(file);
+    if (opts.json) console.log(JSON.stringify(summary, null, 2));
+    else console.log(formatSummary(summary, opts.tensors ?? false));
+  });
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof FormatError || (err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof RangeError) {
+    console.error(`effml: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  throw err;
+}
