@@ -7,7 +7,7 @@ import type { KernelExports } from './kernel-exports.js';
 
 export const CTRL = { GEN: 0, DONE: 1, OP: 2, ROWS: 3, ARGS: 4 } as const;
 export const CTRL_INTS = 16;
-export const OP = { EXIT: 0, MATVEC: 1, MATMUL: 2 } as const;
+export const OP = { EXIT: 0, MATVEC: 1, MATVEC_STREAM: 2, MATMUL: 3 } as const;
 
 /** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of 4 (the kernels' tile height). */
 export function sliceRows(rows: number, index: number, threads: number): [number, number] {
@@ -22,6 +22,9 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
   switch (ctrl[CTRL.OP]) {
     case OP.MATVEC:
       k.matvec_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], r0, r1);
+      break;
+    case OP.MATVEC_STREAM:
+      k.matvec_stream_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], r0, r1);
       break;
     case OP.MATMUL:
       k.matmul_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5], r0, r1);

@@ -17,6 +17,8 @@ import { ThreadPool } from './thread-pool.js';
 const PAGE = 65536;
 /** Below this many multiply-adds a job is not worth waking the workers for. */
 const PARALLEL_MIN_MACS = 1 << 15;
+/** Weights larger than this come from DRAM, where one read stream per thread beats the 4-row tile (bench: kernels). */
+const STREAM_WEIGHT_BYTES = 16 << 20;
 const HEAP_BASE = 1 << 20;
 const ALIGN = 64;
 
@@ -132,8 +134,9 @@ export class WasmBackend extends ReferenceBackend {
     checkLength('matvec x', x, K);
     this.withPointers((p) => {
       const args = [p(out, true), p(w), p(x), K];
-      if (this.pool && N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATVEC, N, args);
-      else this.kernels.matvec_f32(args[0], args[1], args[2], K, 0, N);
+      const streaming = N * K * 4 > STREAM_WEIGHT_BYTES;
+      if (this.pool && N * K >= PARALLEL_MIN_MACS) this.pool.run(streaming ? OP.MATVEC_STREAM : OP.MATVEC, N, args);
+      else (streaming ? this.kernels.matvec_stream_f32 : this.kernels.matvec_f32)(args[0], args[1], args[2], K, 0, N);
     });
   }
 

@@ -65,6 +65,13 @@ export function matvec_f32(out: usize, w: usize, x: usize, K: i32, r0: i32, r1: 
   for (; n < r1; n++) put(out, n, dot_f32(w + <usize>n * row, x, K));
 }
 
+// matvec_f32 one row at a time: a single sequential read stream, which DRAM serves faster than
+// the four interleaved streams of the 4-row tile once the weights no longer fit in cache
+export function matvec_stream_f32(out: usize, w: usize, x: usize, K: i32, r0: i32, r1: i32): void {
+  const row = <usize>K << 2;
+  for (let n = r0; n < r1; n++) put(out, n, dot_f32(w + <usize>n * row, x, K));
+}
+
 // out[m, n] = sum_k a[m, k] w[n, k] for all m < M and n in [r0, r1): 2 x 4 register tiles,
 // the 4 weight rows stay in cache while every activation row passes over them
 export function matmul_f32(out: usize, a: usize, w: usize, M: i32, N: i32, K: i32, r0: i32, r1: i32): void {
