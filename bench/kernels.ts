@@ -44,7 +44,9 @@ export async function benchKernels(log: (line: string) => void): Promise<KernelR
   const stream = one.allocF32(STREAM_BYTES / 4);
   stream.fill(1);
   const readBandwidthGBs = STREAM_BYTES / secondsPerCall(() => one.streamSum(stream), 1) / 1e9;
-  log(`read bandwidth (WASM streaming loop, 1 thread, ${STREAM_BYTES >> 20} MiB): ${readBandwidthGBs.toFixed(1)} GB/s`);
+  log(
+    `read bandwidth (WASM streaming loop, 1 thread, ${STREAM_BYTES >> 20} MiB): ${readBandwidthGBs.toFixed(1)} GB/s`,
+  );
 
   const rows: KernelRow[] = [];
   for (const [M, K, N] of SHAPES) {
@@ -56,7 +58,10 @@ export async function benchKernels(log: (line: string) => void): Promise<KernelR
       const [ha, hw, ho] = [backend.allocF32(M * K), backend.allocF32(N * K), backend.allocF32(M * N)];
       ha.set(a);
       hw.set(w);
-      return secondsPerCall(() => (M === 1 ? backend.matvec(ho, hw, ha, N, K) : backend.matmul(ho, ha, hw, M, N, K)), budget);
+      return secondsPerCall(
+        () => (M === 1 ? backend.matvec(ho, hw, ha, N, K) : backend.matmul(ho, ha, hw, M, N, K)),
+        budget,
+      );
     };
     const tRef = timeOn(ref, 1);
     const t1 = timeOn(one, 1);
@@ -75,7 +80,9 @@ export async function benchKernels(log: (line: string) => void): Promise<KernelR
       fractionOfReadBandwidth: op === 'matvec' ? weightBytes / t1 / 1e9 / readBandwidthGBs : null,
     };
     rows.push(row);
-    log(`${op} ${row.shape}: reference ${row.referenceGflops.toFixed(2)}, wasm x1 ${row.wasm1Gflops.toFixed(2)}, wasm x${threads} ${row.wasmAllGflops.toFixed(2)} GFLOP/s`);
+    log(
+      `${op} ${row.shape}: reference ${row.referenceGflops.toFixed(2)}, wasm x1 ${row.wasm1Gflops.toFixed(2)}, wasm x${threads} ${row.wasmAllGflops.toFixed(2)} GFLOP/s`,
+    );
   }
   one.dispose();
   all.dispose();
@@ -87,7 +94,17 @@ export function formatKernelReport(r: KernelReport): string {
   return [
     `read bandwidth, 1 thread: ${r.readBandwidthGBs.toFixed(1)} GB/s; all threads = ${r.threads}`,
     table(
-      ['op  [M x K x N]', 'ref GFLOP/s', 'wasm x1', `wasm x${r.threads}`, 'x1 / ref', `x${r.threads} / x1`, 'x1 GB/s', `x${r.threads} GB/s`, 'x1 / read bw'],
+      [
+        'op  [M x K x N]',
+        'ref GFLOP/s',
+        'wasm x1',
+        `wasm x${r.threads}`,
+        'x1 / ref',
+        `x${r.threads} / x1`,
+        'x1 GB/s',
+        `x${r.threads} GB/s`,
+        'x1 / read bw',
+      ],
       r.rows.map((row) => [
         `${row.op} ${row.shape}`,
         f(row.referenceGflops, 2),

@@ -1,7 +1,10 @@
 /** `npm run bench -- <suite> [--json]`: benchmarks that measure this machine, peers side by side in one run. */
 import { benchKernels, formatKernelReport } from './kernels.js';
 
-const SUITES: Record<string, { run: (log: (l: string) => void) => Promise<unknown>; format: (r: never) => string }> = {
+const SUITES: Record<
+  string,
+  { run: (log: (l: string) => void) => Promise<unknown>; format: (r: never) => string }
+> = {
   kernels: { run: benchKernels, format: formatKernelReport },
 };
 
@@ -18,5 +21,7 @@ for (const name of chosen) {
   // progress lines go to stderr on a terminal only, so piped output stays clean
   const log = (line: string) => process.stderr.isTTY && process.stderr.write(`  ${line}\n`);
   const report = await suite.run(log);
-  console.log(json ? JSON.stringify({ [name]: report }, null, 2) : `== ${name}\n${suite.format(report as never)}`);
+  console.log(
+    json ? JSON.stringify({ [name]: report }, null, 2) : `== ${name}\n${suite.format(report as never)}`,
+  );
 }

@@ -58,7 +58,9 @@ function summarize(path: string, opened: OpenedFile): FileSummary {
         ...base,
         ...tensorStats(f.tensors),
         format: opened.kind,
-        architecture: Array.isArray(architectures) ? String(architectures[0]) : ((config?.model_type as string) ?? null),
+        architecture: Array.isArray(architectures)
+          ? String(architectures[0])
+          : ((config?.model_type as string) ?? null),
         contextLength: numberOrNull(config?.max_position_embeddings),
         vocabSize: numberOrNull(config?.vocab_size),
         metadata: { ...f.metadata, ...('shards' in f ? { shards: f.shards.length } : {}) },
@@ -130,7 +132,11 @@ function ggufMetadataSummary(f: GGUFFile): Record<string, unknown> {
 }
 
 function typeName(t: number): string {
-  return Object.entries(GGUFType).find(([, v]) => v === t)?.[0].toLowerCase() ?? String(t);
+  return (
+    Object.entries(GGUFType)
+      .find(([, v]) => v === t)?.[0]
+      .toLowerCase() ?? String(t)
+  );
 }
 
 function readJsonIfPresent(path: string): Record<string, unknown> | null {
@@ -156,7 +162,11 @@ export function formatSummary(s: FileSummary, showTensors: boolean): string {
     `vocabulary    ${s.vocabSize ?? '-'}`,
     `tensors       ${s.tensorCount}`,
     `parameters    ${s.parameters.toLocaleString('en-US')}`,
-    `dtypes        ${Object.entries(s.dtypes).map(([k, v]) => `${k} x${v}`).join(', ') || '-'}`,
+    `dtypes        ${
+      Object.entries(s.dtypes)
+        .map(([k, v]) => `${k} x${v}`)
+        .join(', ') || '-'
+    }`,
   ];
   const meta = Object.entries(s.metadata);
   if (meta.length > 0) {
@@ -166,7 +176,8 @@ export function formatSummary(s: FileSummary, showTensors: boolean): string {
   if (showTensors && s.tensors.length > 0) {
     const width = Math.max(...s.tensors.map((t) => t.name.length));
     lines.push('tensors (shape outermost first)');
-    for (const t of s.tensors) lines.push(`  ${t.name.padEnd(width)}  ${t.type.padEnd(5)} [${t.shape.join(', ')}]`);
+    for (const t of s.tensors)
+      lines.push(`  ${t.name.padEnd(width)}  ${t.type.padEnd(5)} [${t.shape.join(', ')}]`);
   }
   return lines.join('\n');
 }

@@ -5,11 +5,15 @@ import { Command } from 'commander';
 import { FormatError } from '../formats/errors.js';
 import { formatSummary, inspectFile } from './inspect.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command()
   .name('effml')
-  .description('EfficientML toolkit: compress neural networks with the HAN Lab methods and run them fast on CPU')
+  .description(
+    'EfficientML toolkit: compress neural networks with the HAN Lab methods and run them fast on CPU',
+  )
   .version(pkg.version, '-v, --version')
   .showHelpAfterError();
 
@@ -31,7 +35,11 @@ program
 try {
   await program.parseAsync();
 } catch (err) {
-  if (err instanceof FormatError || (err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof RangeError) {
+  if (
+    err instanceof FormatError ||
+    (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+    err instanceof RangeError
+  ) {
     console.error(`effml: ${(err as Error).message}`);
     process.exit(1);
   }

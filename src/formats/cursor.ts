@@ -30,7 +30,10 @@ export class Cursor {
 
   /** Makes bytes [pos, pos + n) readable and returns their offset within the window. */
   private need(n: number, what: string): number {
-    if (n > this.remaining) this.fail(`truncated: ${what} needs ${n} bytes at offset ${this.pos}, file ends at ${this.source.size}`);
+    if (n > this.remaining)
+      this.fail(
+        `truncated: ${what} needs ${n} bytes at offset ${this.pos}, file ends at ${this.source.size}`,
+      );
     const rel = this.pos - this.windowStart;
     if (rel < 0 || rel + n > this.window.byteLength) {
       const len = Math.min(Math.max(n, WINDOW), this.remaining);

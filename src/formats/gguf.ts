@@ -36,9 +36,24 @@ export const GGUFType = {
 } as const;
 export type GGUFType = (typeof GGUFType)[keyof typeof GGUFType];
 
-const TYPE_NAME = Object.fromEntries(Object.entries(GGUFType).map(([k, v]) => [v, k])) as Record<number, string>;
+const TYPE_NAME = Object.fromEntries(Object.entries(GGUFType).map(([k, v]) => [v, k])) as Record<
+  number,
+  string
+>;
 /** Bytes of each fixed-size scalar type. */
-const SCALAR_BYTES: Partial<Record<number, number>> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+const SCALAR_BYTES: Partial<Record<number, number>> = {
+  0: 1,
+  1: 1,
+  2: 2,
+  3: 2,
+  4: 4,
+  5: 4,
+  6: 4,
+  7: 1,
+  10: 8,
+  11: 8,
+  12: 8,
+};
 
 export type GGUFScalar = number | bigint | boolean | string;
 export interface GGUFArray {
@@ -145,22 +160,33 @@ export class GGUFFile implements TensorFile {
     const readString = (what: string) => c.utf8(count(`${what} length`, 1), what);
     const readValue = (type: number, key: string, depth: number): GGUFScalar | GGUFArray => {
       switch (type) {
-        case GGUFType.UINT8: return c.u8(key);
-        case GGUFType.INT8: return c.i8(key);
-        case GGUFType.UINT16: return c.u16(key);
-        case GGUFType.INT16: return c.i16(key);
-        case GGUFType.UINT32: return c.u32(key);
-        case GGUFType.INT32: return c.i32(key);
-        case GGUFType.FLOAT32: return c.f32(key);
-        case GGUFType.UINT64: return c.u64(key);
-        case GGUFType.INT64: return c.i64(key);
-        case GGUFType.FLOAT64: return c.f64(key);
+        case GGUFType.UINT8:
+          return c.u8(key);
+        case GGUFType.INT8:
+          return c.i8(key);
+        case GGUFType.UINT16:
+          return c.u16(key);
+        case GGUFType.INT16:
+          return c.i16(key);
+        case GGUFType.UINT32:
+          return c.u32(key);
+        case GGUFType.INT32:
+          return c.i32(key);
+        case GGUFType.FLOAT32:
+          return c.f32(key);
+        case GGUFType.UINT64:
+          return c.u64(key);
+        case GGUFType.INT64:
+          return c.i64(key);
+        case GGUFType.FLOAT64:
+          return c.f64(key);
         case GGUFType.BOOL: {
           const b = c.u8(key);
           if (b > 1) c.fail(`${key}: bool value is ${b}, not 0 or 1`);
           return b === 1;
         }
-        case GGUFType.STRING: return readString(key);
+        case GGUFType.STRING:
+          return readString(key);
         case GGUFType.ARRAY: {
           if (depth >= MAX_ARRAY_NESTING) c.fail(`${key}: arrays nested deeper than ${MAX_ARRAY_NESTING}`);
           const itemType = c.u32(`${key} array type`);
@@ -194,7 +220,8 @@ export class GGUFFile implements TensorFile {
       const nDims = c.u32(`${name} dimension count`);
       if (nDims > MAX_DIMS) c.fail(`tensor ${name} has ${nDims} dimensions (at most ${MAX_DIMS})`);
       const dims: number[] = [];
-      for (let d = 0; d < nDims; d++) dims.push(wide ? c.u64AsNumber(`${name} dim ${d}`) : c.u32(`${name} dim ${d}`));
+      for (let d = 0; d < nDims; d++)
+        dims.push(wide ? c.u64AsNumber(`${name} dim ${d}`) : c.u32(`${name} dim ${d}`));
       const ggmlType = c.u32(`${name} type`);
       const offset = c.u64AsNumber(`${name} offset`);
       infos.push({ name, dims, ggmlType, offset });
@@ -212,11 +239,16 @@ export class GGUFFile implements TensorFile {
         if (!Number.isSafeInteger(numel)) c.fail(`tensor ${name} shape [${dims.join(', ')}] is too large`);
       }
       if (dims.length > 0 && dims[0] % t.blockSize !== 0)
-        c.fail(`tensor ${name}: row of ${dims[0]} elements is not a whole number of ${t.name} blocks (${t.blockSize})`);
+        c.fail(
+          `tensor ${name}: row of ${dims[0]} elements is not a whole number of ${t.name} blocks (${t.blockSize})`,
+        );
       const byteLength = (numel / t.blockSize) * t.bytes;
-      if (offset % this.alignment !== 0) c.fail(`tensor ${name}: offset ${offset} is not a multiple of the alignment ${this.alignment}`);
+      if (offset % this.alignment !== 0)
+        c.fail(`tensor ${name}: offset ${offset} is not a multiple of the alignment ${this.alignment}`);
       if (offset + byteLength > dataBytes)
-        c.fail(`tensor ${name}: data ${offset}..${offset + byteLength} lies past the end of the data section (${Math.max(0, dataBytes)} bytes)`);
+        c.fail(
+          `tensor ${name}: data ${offset}..${offset + byteLength} lies past the end of the data section (${Math.max(0, dataBytes)} bytes)`,
+        );
       const info: GGUFTensorInfo = {
         name,
         type: t.name,
@@ -241,8 +273,16 @@ export class GGUFFile implements TensorFile {
   read(name: string, options: { shared?: boolean } = {}): Tensor {
     const info = this.byName.get(name);
     if (!info) throw new FormatError(this.path, `no tensor named ${name}`);
-    if (!info.dtype) throw new FormatError(this.path, `tensor ${name} is ${info.type}, which effml cannot read yet (readable: ${READABLE})`);
-    return Tensor.fromBytes(info.dtype, info.shape, this.source.read(info.offset, info.byteLength, options.shared));
+    if (!info.dtype)
+      throw new FormatError(
+        this.path,
+        `tensor ${name} is ${info.type}, which effml cannot read yet (readable: ${READABLE})`,
+      );
+    return Tensor.fromBytes(
+      info.dtype,
+      info.shape,
+      this.source.read(info.offset, info.byteLength, options.shared),
+    );
   }
 
   close(): void {
@@ -280,7 +320,12 @@ export function writeGGUF(
   writeFileAtomic(path, (write) => writeGGUFTo(write, metadata, tensors, options.version ?? 3));
 }
 
-function writeGGUFTo(write: ChunkWriter, metadata: ReadonlyMap<string, GGUFValue>, tensors: NamedTensors, version: number): void {
+function writeGGUFTo(
+  write: ChunkWriter,
+  metadata: ReadonlyMap<string, GGUFValue>,
+  tensors: NamedTensors,
+  version: number,
+): void {
   const alignEntry = metadata.get('general.alignment');
   const alignment = alignEntry ? Number(alignEntry.value) : DEFAULT_ALIGNMENT;
   const w = new HeaderWriter(version >= 2);
@@ -348,18 +393,30 @@ class HeaderWriter {
   value(type: number, v: GGUFScalar | GGUFArray): void {
     const view = () => this.view;
     switch (type) {
-      case GGUFType.UINT8: return view().setUint8(this.room(1), v as number);
-      case GGUFType.INT8: return view().setInt8(this.room(1), v as number);
-      case GGUFType.UINT16: return view().setUint16(this.room(2), v as number, true);
-      case GGUFType.INT16: return view().setInt16(this.room(2), v as number, true);
-      case GGUFType.UINT32: return view().setUint32(this.room(4), v as number, true);
-      case GGUFType.INT32: return view().setInt32(this.room(4), v as number, true);
-      case GGUFType.FLOAT32: return view().setFloat32(this.room(4), v as number, true);
-      case GGUFType.UINT64: return view().setBigUint64(this.room(8), BigInt(v as bigint), true);
-      case GGUFType.INT64: return view().setBigInt64(this.room(8), BigInt(v as bigint), true);
-      case GGUFType.FLOAT64: return view().setFloat64(this.room(8), v as number, true);
-      case GGUFType.BOOL: return view().setUint8(this.room(1), v ? 1 : 0);
-      case GGUFType.STRING: return this.string(v as string);
+      case GGUFType.UINT8:
+        return view().setUint8(this.room(1), v as number);
+      case GGUFType.INT8:
+        return view().setInt8(this.room(1), v as number);
+      case GGUFType.UINT16:
+        return view().setUint16(this.room(2), v as number, true);
+      case GGUFType.INT16:
+        return view().setInt16(this.room(2), v as number, true);
+      case GGUFType.UINT32:
+        return view().setUint32(this.room(4), v as number, true);
+      case GGUFType.INT32:
+        return view().setInt32(this.room(4), v as number, true);
+      case GGUFType.FLOAT32:
+        return view().setFloat32(this.room(4), v as number, true);
+      case GGUFType.UINT64:
+        return view().setBigUint64(this.room(8), BigInt(v as bigint), true);
+      case GGUFType.INT64:
+        return view().setBigInt64(this.room(8), BigInt(v as bigint), true);
+      case GGUFType.FLOAT64:
+        return view().setFloat64(this.room(8), v as number, true);
+      case GGUFType.BOOL:
+        return view().setUint8(this.room(1), v ? 1 : 0);
+      case GGUFType.STRING:
+        return this.string(v as string);
       case GGUFType.ARRAY: {
         const { itemType, items } = v as GGUFArray;
         this.u32(itemType);

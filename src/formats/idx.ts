@@ -9,8 +9,17 @@ import { writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
 import { type ByteSource, openSource } from './source.js';
 
-const TYPES: Record<number, DType> = { 0x08: 'u8', 0x09: 'i8', 0x0b: 'i16', 0x0c: 'i32', 0x0d: 'f32', 0x0e: 'f64' };
-const CODE_OF = Object.fromEntries(Object.entries(TYPES).map(([code, dtype]) => [dtype, Number(code)])) as Record<string, number>;
+const TYPES: Record<number, DType> = {
+  0x08: 'u8',
+  0x09: 'i8',
+  0x0b: 'i16',
+  0x0c: 'i32',
+  0x0d: 'f32',
+  0x0e: 'f64',
+};
+const CODE_OF = Object.fromEntries(
+  Object.entries(TYPES).map(([code, dtype]) => [dtype, Number(code)]),
+) as Record<string, number>;
 /** deflate cannot expand data by more than about 1032:1, so a larger output is not a real file. */
 const MAX_DEFLATE_RATIO = 1032;
 
@@ -32,12 +41,15 @@ export function readIdx(pathOrSource: string | ByteSource): Tensor {
   }
   if (isGzip(bytes)) {
     try {
-      bytes = gunzipSync(bytes, { maxOutputLength: Math.min(bytes.byteLength * MAX_DEFLATE_RATIO + 1024, 2 ** 31 - 1) });
+      bytes = gunzipSync(bytes, {
+        maxOutputLength: Math.min(bytes.byteLength * MAX_DEFLATE_RATIO + 1024, 2 ** 31 - 1),
+      });
     } catch (err) {
       fail(`gzip data is corrupt: ${(err as Error).message}`);
     }
   }
-  if (bytes.byteLength < 4 || bytes[0] !== 0 || bytes[1] !== 0) fail('not an IDX file (does not start with two zero bytes)');
+  if (bytes.byteLength < 4 || bytes[0] !== 0 || bytes[1] !== 0)
+    fail('not an IDX file (does not start with two zero bytes)');
   const dtype = TYPES[bytes[2]];
   if (!dtype) fail(`unknown IDX type code 0x${bytes[2].toString(16)}`);
   const nDims = bytes[3];
@@ -49,7 +61,9 @@ export function readIdx(pathOrSource: string | ByteSource): Tensor {
   const elemBytes = dtype === 'u8' || dtype === 'i8' ? 1 : dtype === 'i16' ? 2 : dtype === 'f64' ? 8 : 4;
   const expected = shape.reduce((a, b) => a * b, elemBytes);
   if (dataStart + expected !== bytes.byteLength)
-    fail(`shape [${shape.join(', ')}] ${dtype} needs ${expected} data bytes, the file has ${bytes.byteLength - dataStart}`);
+    fail(
+      `shape [${shape.join(', ')}] ${dtype} needs ${expected} data bytes, the file has ${bytes.byteLength - dataStart}`,
+    );
   const data = bytes.slice(dataStart);
   swapBytes(data, elemBytes);
   return Tensor.fromBytes(dtype, shape, data);

@@ -52,7 +52,10 @@ function checkpointBytes(c: Llama2cConfig): number {
   const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
   const perLayer = 2 * c.dim + 2 * c.dim * c.dim + 2 * c.dim * kvDim + 3 * c.dim * c.hiddenDim;
   const floats =
-    c.vocabSize * c.dim * (c.sharedClassifier ? 1 : 2) + c.nLayers * perLayer + c.dim + c.seqLen * (c.dim / c.nHeads);
+    c.vocabSize * c.dim * (c.sharedClassifier ? 1 : 2) +
+    c.nLayers * perLayer +
+    c.dim +
+    c.seqLen * (c.dim / c.nHeads);
   return HEADER_BYTES + 4 * floats;
 }
 
@@ -72,7 +75,8 @@ export class Llama2cCheckpoint implements TensorFile {
     if (source.size < HEADER_BYTES) fail(`too short for a llama2.c header (${source.size} bytes)`);
     const view = new DataView(source.read(0, HEADER_BYTES).buffer);
     const h = Array.from({ length: 7 }, (_, i) => view.getInt32(i * 4, true));
-    if (h[0] === VERSIONED_MAGIC) fail('a versioned llama2.c export ("ak42" magic); only the legacy 7-int header is supported');
+    if (h[0] === VERSIONED_MAGIC)
+      fail('a versioned llama2.c export ("ak42" magic); only the legacy 7-int header is supported');
     const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocab, seqLen] = h;
     const names = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', 'vocab_size', 'seq_len'];
     h.forEach((v, i) => {
@@ -81,12 +85,23 @@ export class Llama2cCheckpoint implements TensorFile {
     if (dim % nHeads !== 0) fail(`dim ${dim} is not a multiple of n_heads ${nHeads}`);
     if (nHeads % nKvHeads !== 0) fail(`n_heads ${nHeads} is not a multiple of n_kv_heads ${nKvHeads}`);
     if ((dim / nHeads) % 2 !== 0) fail(`head size ${dim / nHeads} is odd`);
-    this.config = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(vocab), seqLen, sharedClassifier: vocab > 0 };
+    this.config = {
+      dim,
+      hiddenDim,
+      nLayers,
+      nHeads,
+      nKvHeads,
+      vocabSize: Math.abs(vocab),
+      seqLen,
+      sharedClassifier: vocab > 0,
+    };
 
     // The size is checked before the tensor table is built, so a corrupt n_layers allocates nothing.
     const expected = checkpointBytes(this.config);
     if (expected !== source.size)
-      fail(`header (${h.join(', ')}) implies ${expected} bytes but the file has ${source.size}: not a llama2.c checkpoint, or truncated`);
+      fail(
+        `header (${h.join(', ')}) implies ${expected} bytes but the file has ${source.size}: not a llama2.c checkpoint, or truncated`,
+      );
     let offset = HEADER_BYTES;
     for (const { name, shape, skip } of layout(this.config)) {
       const byteLength = shape.reduce((a, b) => a * b, 4);
@@ -99,7 +114,11 @@ export class Llama2cCheckpoint implements TensorFile {
   read(name: string, options: { shared?: boolean } = {}): Tensor {
     const info = this.byName.get(name);
     if (!info) throw new FormatError(this.path, `no tensor named ${name}`);
-    return Tensor.fromBytes('f32', info.shape, this.source.read(info.offset, info.byteLength, options.shared));
+    return Tensor.fromBytes(
+      'f32',
+      info.shape,
+      this.source.read(info.offset, info.byteLength, options.shared),
+    );
   }
 
   close(): void {
@@ -118,13 +137,18 @@ export function readLlama2cCheckpoint(pathOrSource: string | ByteSource): Llama2
 }
 
 /** Writes the legacy checkpoint; `tensors` must hold every tensor the config implies (any float dtype). */
-export function writeLlama2cCheckpoint(path: string, config: Llama2cConfig, tensors: ReadonlyMap<string, Tensor>): void {
+export function writeLlama2cCheckpoint(
+  path: string,
+  config: Llama2cConfig,
+  tensors: ReadonlyMap<string, Tensor>,
+): void {
   const entries = layout(config);
   for (const { name, shape, skip } of entries) {
     if (skip) continue;
     const t = tensors.get(name);
     if (!t) throw new RangeError(`llama2.c checkpoint needs tensor ${name}`);
-    if (t.shape.join() !== shape.join()) throw new RangeError(`${name} has shape [${t.shape}], expected [${shape}]`);
+    if (t.shape.join() !== shape.join())
+      throw new RangeError(`${name} has shape [${t.shape}], expected [${shape}]`);
   }
   writeFileAtomic(path, (write) => {
     const header = new Int32Array([
@@ -194,7 +218,8 @@ export function readLlama2cTokenizer(pathOrSource: string | ByteSource): Llama2c
     const bytes = source.read(0, source.size);
     const view = new DataView(bytes.buffer);
     const maxTokenLength = view.getInt32(0, true);
-    if (maxTokenLength <= 0 || maxTokenLength > 1 << 16) fail(`max_token_length ${maxTokenLength} is invalid`);
+    if (maxTokenLength <= 0 || maxTokenLength > 1 << 16)
+      fail(`max_token_length ${maxTokenLength} is invalid`);
     const pieces: Uint8Array[] = [];
     const scores: number[] = [];
     let pos = 4;
@@ -203,7 +228,9 @@ export function readLlama2cTokenizer(pathOrSource: string | ByteSource): Llama2c
       const score = view.getFloat32(pos, true);
       const len = view.getInt32(pos + 4, true);
       if (len < 0 || len > maxTokenLength || pos + 8 + len > bytes.byteLength)
-        fail(`token ${pieces.length} at byte ${pos} has length ${len} (max_token_length ${maxTokenLength}, ${bytes.byteLength - pos - 8} bytes left)`);
+        fail(
+          `token ${pieces.length} at byte ${pos} has length ${len} (max_token_length ${maxTokenLength}, ${bytes.byteLength - pos - 8} bytes left)`,
+        );
       if (!Number.isFinite(score)) fail(`token ${pieces.length} has a non-finite score`);
       pieces.push(bytes.slice(pos + 8, pos + 8 + len));
       scores.push(score);
@@ -215,7 +242,12 @@ export function readLlama2cTokenizer(pathOrSource: string | ByteSource): Llama2c
   }
 }
 
-export function writeLlama2cTokenizer(path: string, maxTokenLength: number, pieces: readonly Uint8Array[], scores: ArrayLike<number>): void {
+export function writeLlama2cTokenizer(
+  path: string,
+  maxTokenLength: number,
+  pieces: readonly Uint8Array[],
+  scores: ArrayLike<number>,
+): void {
   writeFileAtomic(path, (write) => {
     write(new Uint8Array(new Int32Array([maxTokenLength]).buffer));
     pieces.forEach((piece, i) => {

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { FormatError } from './errors.js';
 import { GGUF_MAGIC, type GGUFFile, readGGUF } from './gguf.js';
 import { isGzip, readIdx } from './idx.js';
-import { type Llama2cCheckpoint, type Llama2cTokenizerFile, readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
+import {
+  type Llama2cCheckpoint,
+  type Llama2cTokenizerFile,
+  readLlama2cCheckpoint,
+  readLlama2cTokenizer,
+} from './llama2c.js';
 import { type SafetensorsFile, ShardedSafetensors, readSafetensors } from './safetensors.js';
 import { FileSource } from './source.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -30,13 +35,18 @@ function resolveFolder(dir: string): string {
 export function openModelFile(path: string): OpenedFile {
   if (!existsSync(path)) throw new FormatError(path, 'no such file or folder');
   if (statSync(path).isDirectory()) path = resolveFolder(path);
-  if (path.endsWith('.index.json')) return { kind: 'safetensors-sharded', file: new ShardedSafetensors(path) };
+  if (path.endsWith('.index.json'))
+    return { kind: 'safetensors-sharded', file: new ShardedSafetensors(path) };
   const probe = new FileSource(path);
   const head = probe.read(0, Math.min(probe.size, 8));
   probe.close();
   const view = new DataView(head.buffer);
-  if (head.byteLength >= 4 && view.getUint32(0, true) === GGUF_MAGIC) return { kind: 'gguf', file: readGGUF(path) };
-  if (isGzip(head) || (head.byteLength >= 4 && head[0] === 0 && head[1] === 0 && head[2] >= 0x08 && head[2] <= 0x0e))
+  if (head.byteLength >= 4 && view.getUint32(0, true) === GGUF_MAGIC)
+    return { kind: 'gguf', file: readGGUF(path) };
+  if (
+    isGzip(head) ||
+    (head.byteLength >= 4 && head[0] === 0 && head[1] === 0 && head[2] >= 0x08 && head[2] <= 0x0e)
+  )
     return { kind: 'idx', tensor: readIdx(path), path };
   if (path.endsWith('.safetensors')) return { kind: 'safetensors', file: readSafetensors(path) };
   // A llama2.c checkpoint's header fixes the file size exactly; anything else may be a tokenizer.bin.
@@ -53,6 +63,8 @@ export function openModelFile(path: string): OpenedFile {
       failures.push(err.reason);
     }
   }
-  const why = path.endsWith('.bin') ? `; as a llama2.c checkpoint: ${failures[0]}; as a tokenizer.bin: ${failures[1]}` : '';
+  const why = path.endsWith('.bin')
+    ? `; as a llama2.c checkpoint: ${failures[0]}; as a tokenizer.bin: ${failures[1]}`
+    : '';
   throw new FormatError(path, `not a supported model file (supported: ${SUPPORTED_FORMATS})${why}`);
 }

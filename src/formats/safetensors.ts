@@ -25,7 +25,9 @@ const DTYPE_OF: Record<string, DType> = {
   I8: 'i8',
   U8: 'u8',
 };
-const NAME_OF = Object.fromEntries(Object.entries(DTYPE_OF).map(([k, v]) => [v, k])) as Partial<Record<DType, string>>;
+const NAME_OF = Object.fromEntries(Object.entries(DTYPE_OF).map(([k, v]) => [v, k])) as Partial<
+  Record<DType, string>
+>;
 
 export class SafetensorsFile implements TensorFile {
   readonly format = 'safetensors';
@@ -43,11 +45,15 @@ export class SafetensorsFile implements TensorFile {
     if (source.size < 8) fail(`too short for a safetensors header (${source.size} bytes)`);
     const headerLen = new DataView(source.read(0, 8).buffer).getBigUint64(0, true);
     if (headerLen > BigInt(Math.min(MAX_HEADER_BYTES, source.size - 8)))
-      fail(`header length ${headerLen} exceeds the file (${source.size} bytes) or the ${MAX_HEADER_BYTES}-byte limit`);
+      fail(
+        `header length ${headerLen} exceeds the file (${source.size} bytes) or the ${MAX_HEADER_BYTES}-byte limit`,
+      );
     const dataStart = 8 + Number(headerLen);
     let header: unknown;
     try {
-      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(source.read(8, Number(headerLen))));
+      header = JSON.parse(
+        new TextDecoder('utf-8', { fatal: true }).decode(source.read(8, Number(headerLen))),
+      );
     } catch (err) {
       fail(`header is not valid JSON: ${(err as Error).message}`);
     }
@@ -73,7 +79,11 @@ export class SafetensorsFile implements TensorFile {
   read(name: string, options: { shared?: boolean } = {}): Tensor {
     const info = this.byName.get(name);
     if (!info) throw new FormatError(this.path, `no tensor named ${name}`);
-    return Tensor.fromBytes(info.dtype as DType, info.shape, this.source.read(info.offset, info.byteLength, options.shared));
+    return Tensor.fromBytes(
+      info.dtype as DType,
+      info.shape,
+      this.source.read(info.offset, info.byteLength, options.shared),
+    );
   }
 
   close(): void {
@@ -92,7 +102,8 @@ function parseEntry(
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
   if (typeof dtype !== 'string') return fail(`tensor ${name}: dtype missing`);
   const ours = DTYPE_OF[dtype];
-  if (!ours) fail(`tensor ${name}: unsupported dtype ${dtype} (supported: ${Object.keys(DTYPE_OF).join(', ')})`);
+  if (!ours)
+    fail(`tensor ${name}: unsupported dtype ${dtype} (supported: ${Object.keys(DTYPE_OF).join(', ')})`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
     fail(`tensor ${name}: shape must be an array of non-negative integers`);
   if (
@@ -105,10 +116,21 @@ function parseEntry(
   const [begin, end] = offsets as [number, number];
   const bytes = byteSizeOf(ours, shape as number[]);
   if (bytes !== end - begin)
-    fail(`tensor ${name}: ${end - begin} bytes of data but shape [${(shape as number[]).join(', ')}] ${dtype} needs ${bytes}`);
+    fail(
+      `tensor ${name}: ${end - begin} bytes of data but shape [${(shape as number[]).join(', ')}] ${dtype} needs ${bytes}`,
+    );
   if (dataStart + end > fileSize)
-    fail(`tensor ${name}: data ends at byte ${dataStart + end}, past the end of the file (${fileSize} bytes)`);
-  return { name, type: dtype, dtype: ours, shape: shape as number[], offset: dataStart + begin, byteLength: end - begin };
+    fail(
+      `tensor ${name}: data ends at byte ${dataStart + end}, past the end of the file (${fileSize} bytes)`,
+    );
+  return {
+    name,
+    type: dtype,
+    dtype: ours,
+    shape: shape as number[],
+    offset: dataStart + begin,
+    byteLength: end - begin,
+  };
 }
 
 /** Several shard files seen as one, through model.safetensors.index.json. */
@@ -133,7 +155,10 @@ export class ShardedSafetensors implements TensorFile {
     }
     if (!isObject(index) || !isObject((index as Record<string, unknown>).weight_map))
       fail('missing "weight_map" object');
-    const { weight_map: weightMap, metadata } = index as { weight_map: Record<string, unknown>; metadata?: unknown };
+    const { weight_map: weightMap, metadata } = index as {
+      weight_map: Record<string, unknown>;
+      metadata?: unknown;
+    };
     this.metadata = isObject(metadata) ? (metadata as Record<string, unknown>) : {};
     const byFile = new Map<string, SafetensorsFile>();
     try {
@@ -196,7 +221,11 @@ function encodeHeader(tensors: NamedTensors, metadata: Record<string, string>): 
   return new TextEncoder().encode(text);
 }
 
-function writeSafetensorsTo(write: ChunkWriter, tensors: NamedTensors, metadata: Record<string, string>): void {
+function writeSafetensorsTo(
+  write: ChunkWriter,
+  tensors: NamedTensors,
+  metadata: Record<string, string>,
+): void {
   const header = encodeHeader(tensors, metadata);
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(header.byteLength), true);
@@ -205,7 +234,11 @@ function writeSafetensorsTo(write: ChunkWriter, tensors: NamedTensors, metadata:
   for (const [, t] of tensors) write(t.bytes);
 }
 
-export function writeSafetensors(path: string, tensors: NamedTensors, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  path: string,
+  tensors: NamedTensors,
+  metadata: Record<string, string> = {},
+): void {
   writeFileAtomic(path, (write) => writeSafetensorsTo(write, tensors, metadata));
 }
 
@@ -238,8 +271,14 @@ export function writeSafetensorsSharded(
     for (const [name] of shard) weightMap[name] = names[i];
   });
   const totalSize = tensors.reduce((s, [, t]) => s + t.byteLength, 0);
-  const index = JSON.stringify({ metadata: { ...metadata, total_size: totalSize }, weight_map: weightMap }, null, 2);
-  writeFileAtomic(join(dir, 'model.safetensors.index.json'), (write) => write(new TextEncoder().encode(index + '\n')));
+  const index = JSON.stringify(
+    { metadata: { ...metadata, total_size: totalSize }, weight_map: weightMap },
+    null,
+    2,
+  );
+  writeFileAtomic(join(dir, 'model.safetensors.index.json'), (write) =>
+    write(new TextEncoder().encode(index + '\n')),
+  );
   return names;
 }
 

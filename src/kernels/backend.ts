@@ -54,7 +54,14 @@ export interface Backend {
   relu(out: Float32Array, x: Float32Array): void;
 
   /** per row of x[rows, dim]: x / sqrt(mean(x²) + eps) · weight */
-  rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number): void;
+  rmsnorm(
+    out: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
   /** per row of x[rows, dim]: (x - mean) / sqrt(var + eps) · weight + bias */
   layernorm(
     out: Float32Array,
@@ -74,7 +81,13 @@ export interface Backend {
   argmax(x: Float32Array): number;
 
   /** out[b, oc, oh, ow] = bias[oc] + Σ input[b, c, oh·s + kh - p, ow·s + kw - p] · weight[oc, c, kh, kw] */
-  conv2d(out: Float32Array, input: Float32Array, weight: Float32Array, bias: Float32Array | null, shape: Conv2dShape): void;
+  conv2d(
+    out: Float32Array,
+    input: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array | null,
+    shape: Conv2dShape,
+  ): void;
   maxpool2d(out: Float32Array, input: Float32Array, shape: Pool2dShape): void;
 
   /** Expands n elements of f16, bf16, q8_0, q4_0 or q4_1 data (raw bytes or u16 bits) to f32. */

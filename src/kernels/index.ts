@@ -9,6 +9,10 @@ export { WasmBackend, defaultThreads, type WasmBackendOptions } from './wasm-bac
 export type BackendName = 'wasm' | 'reference';
 
 /** The WASM SIMD backend unless told otherwise; threads default to EFFML_THREADS or the core count. */
-export async function createBackend(options: { backend?: BackendName; threads?: number } = {}): Promise<Backend> {
-  return options.backend === 'reference' ? new ReferenceBackend() : WasmBackend.create({ threads: options.threads });
+export async function createBackend(
+  options: { backend?: BackendName; threads?: number } = {},
+): Promise<Backend> {
+  return options.backend === 'reference'
+    ? new ReferenceBackend()
+    : WasmBackend.create({ threads: options.threads });
 }

@@ -3,7 +3,16 @@ export interface KernelExports {
   dot_f32(a: number, b: number, k: number): number;
   matvec_f32(out: number, w: number, x: number, K: number, r0: number, r1: number): void;
   matvec_stream_f32(out: number, w: number, x: number, K: number, r0: number, r1: number): void;
-  matmul_f32(out: number, a: number, w: number, M: number, N: number, K: number, r0: number, r1: number): void;
+  matmul_f32(
+    out: number,
+    a: number,
+    w: number,
+    M: number,
+    N: number,
+    K: number,
+    r0: number,
+    r1: number,
+  ): void;
   rmsnorm_f32(out: number, x: number, weight: number, rows: number, dim: number, eps: number): void;
   softmax_f32(x: number, rows: number, cols: number): void;
   rope_f32(x: number, heads: number, headDim: number, pos: number, theta: number, halves: number): void;

@@ -11,7 +11,8 @@ export const OP = { EXIT: 0, MATVEC: 1, MATVEC_STREAM: 2, MATMUL: 3 } as const;
 
 /** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of 4 (the kernels' tile height). */
 export function sliceRows(rows: number, index: number, threads: number): [number, number] {
-  const cut = (t: number) => (t === threads ? rows : Math.min(rows, Math.floor((rows * t) / threads / 4) * 4));
+  const cut = (t: number) =>
+    t === threads ? rows : Math.min(rows, Math.floor((rows * t) / threads / 4) * 4);
   return [cut(index), cut(index + 1)];
 }
 

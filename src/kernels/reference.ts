@@ -60,7 +60,14 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < out.length; i++) out[i] = x[i] > 0 ? x[i] : 0;
   }
 
-  rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number): void {
+  rmsnorm(
+    out: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void {
     for (let r = 0; r < rows; r++) {
       const o = r * dim;
       let ss = 0;
@@ -125,7 +132,8 @@ export class ReferenceBackend implements Backend {
     const vocab = table.length / dim;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
-      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} outside the vocabulary (${vocab})`);
+      if (!Number.isInteger(id) || id < 0 || id >= vocab)
+        throw new RangeError(`token id ${id} outside the vocabulary (${vocab})`);
       out.set(table.subarray(id * dim, (id + 1) * dim), i * dim);
     }
   }
@@ -136,7 +144,13 @@ export class ReferenceBackend implements Backend {
     return best;
   }
 
-  conv2d(out: Float32Array, input: Float32Array, weight: Float32Array, bias: Float32Array | null, s: Conv2dShape): void {
+  conv2d(
+    out: Float32Array,
+    input: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array | null,
+    s: Conv2dShape,
+  ): void {
     const oh = convOutSize(s.height, s.kernel, s.stride, s.pad);
     const ow = convOutSize(s.width, s.kernel, s.stride, s.pad);
     const k = s.kernel;

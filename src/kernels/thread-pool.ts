@@ -25,7 +25,8 @@ export class ThreadPool {
     const url = new URL('./worker.js', import.meta.url);
     pool.workers = Array.from(
       { length: threads - 1 },
-      (_, i) => new Worker(url, { workerData: { module, memory, control: pool.ctrl.buffer, index: i + 1, threads } }),
+      (_, i) =>
+        new Worker(url, { workerData: { module, memory, control: pool.ctrl.buffer, index: i + 1, threads } }),
     );
     await Promise.all(
       pool.workers.map(
@@ -51,7 +52,11 @@ export class ThreadPool {
     Atomics.add(ctrl, CTRL.GEN, 1);
     Atomics.notify(ctrl, CTRL.GEN);
     runSlice(this.kernels, ctrl, 0, this.threads);
-    for (let done = Atomics.load(ctrl, CTRL.DONE); done !== this.threads - 1; done = Atomics.load(ctrl, CTRL.DONE))
+    for (
+      let done = Atomics.load(ctrl, CTRL.DONE);
+      done !== this.threads - 1;
+      done = Atomics.load(ctrl, CTRL.DONE)
+    )
       waitWhileEqual(ctrl, CTRL.DONE, done);
   }
 

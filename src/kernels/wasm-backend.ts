@@ -59,7 +59,8 @@ export class WasmBackend extends ReferenceBackend {
 
   static async create(options: WasmBackendOptions = {}): Promise<WasmBackend> {
     const threads = options.threads ?? defaultThreads();
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`threads must be a positive integer, got ${threads}`);
     const module = kernelModule();
     const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE, maximum: 65536, shared: true });
     const kernels = instantiateKernels(module, memory);
@@ -106,18 +107,29 @@ export class WasmBackend extends ReferenceBackend {
       return fn((a, output = false) => {
         if (this.heapBuffers.has(a.buffer)) return a.byteOffset;
         const p = this.alloc(a.byteLength);
-        new Uint8Array(this.heap(), p, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+        new Uint8Array(this.heap(), p, a.byteLength).set(
+          new Uint8Array(a.buffer, a.byteOffset, a.byteLength),
+        );
         if (output) outputs.push([a, p]);
         return p;
       });
     } finally {
       for (const [a, p] of outputs)
-        new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(new Uint8Array(this.heap(), p, a.byteLength));
+        new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(
+          new Uint8Array(this.heap(), p, a.byteLength),
+        );
       this.top = mark;
     }
   }
 
-  override matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void {
+  override matmul(
+    out: Float32Array,
+    a: Float32Array,
+    w: Float32Array,
+    M: number,
+    N: number,
+    K: number,
+  ): void {
     checkLength('matmul out', out, M * N);
     checkLength('matmul a', a, M * K);
     checkLength('matmul w', w, N * K);
@@ -135,8 +147,17 @@ export class WasmBackend extends ReferenceBackend {
     this.withPointers((p) => {
       const args = [p(out, true), p(w), p(x), K];
       const streaming = N * K * 4 > STREAM_WEIGHT_BYTES;
-      if (this.pool && N * K >= PARALLEL_MIN_MACS) this.pool.run(streaming ? OP.MATVEC_STREAM : OP.MATVEC, N, args);
-      else (streaming ? this.kernels.matvec_stream_f32 : this.kernels.matvec_f32)(args[0], args[1], args[2], K, 0, N);
+      if (this.pool && N * K >= PARALLEL_MIN_MACS)
+        this.pool.run(streaming ? OP.MATVEC_STREAM : OP.MATVEC, N, args);
+      else
+        (streaming ? this.kernels.matvec_stream_f32 : this.kernels.matvec_f32)(
+          args[0],
+          args[1],
+          args[2],
+          K,
+          0,
+          N,
+        );
     });
   }
 
@@ -145,7 +166,14 @@ export class WasmBackend extends ReferenceBackend {
     return this.withPointers((p) => this.kernels.dot_f32(p(a), p(b), a.length));
   }
 
-  override rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, dim: number, eps: number): void {
+  override rmsnorm(
+    out: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void {
     checkLength('rmsnorm out', out, rows * dim);
     checkLength('rmsnorm x', x, rows * dim);
     checkLength('rmsnorm weight', weight, dim);
@@ -158,16 +186,28 @@ export class WasmBackend extends ReferenceBackend {
     this.withPointers((p) => this.kernels.softmax_f32(p(x, true), rows, cols));
   }
 
-  override rope(x: Float32Array, heads: number, headDim: number, pos: number, theta: number, style: RopeStyle): void {
+  override rope(
+    x: Float32Array,
+    heads: number,
+    headDim: number,
+    pos: number,
+    theta: number,
+    style: RopeStyle,
+  ): void {
     checkLength('rope x', x, heads * headDim);
-    this.withPointers((p) => this.kernels.rope_f32(p(x, true), heads, headDim, pos, theta, style === 'halves' ? 1 : 0));
+    this.withPointers((p) =>
+      this.kernels.rope_f32(p(x, true), heads, headDim, pos, theta, style === 'halves' ? 1 : 0),
+    );
   }
 
   override dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void {
     const { blockSize, bytes } = DTYPES[dtype];
     checkLength('dequantize out', out, n);
     if (n % blockSize !== 0) throw new RangeError(`${n} elements is not a whole number of ${dtype} blocks`);
-    if (src.byteLength !== (n / blockSize) * bytes) throw new RangeError(`dequantize src has ${src.byteLength} bytes, ${n} ${dtype} need ${(n / blockSize) * bytes}`);
+    if (src.byteLength !== (n / blockSize) * bytes)
+      throw new RangeError(
+        `dequantize src has ${src.byteLength} bytes, ${n} ${dtype} need ${(n / blockSize) * bytes}`,
+      );
     const k = this.kernels;
     const kernel = {
       f16: () => k.dequantize_f16,

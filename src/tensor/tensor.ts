@@ -33,7 +33,9 @@ export class Tensor {
     const bytes = byteSizeOf(dtype, shape);
     if (Number.isNaN(bytes)) throw new RangeError(`invalid shape [${shape.join(', ')}] for dtype ${dtype}`);
     if (data.byteLength !== bytes)
-      throw new RangeError(`data has ${data.byteLength} bytes, shape [${shape.join(', ')}] ${dtype} needs ${bytes}`);
+      throw new RangeError(
+        `data has ${data.byteLength} bytes, shape [${shape.join(', ')}] ${dtype} needs ${bytes}`,
+      );
     this.dtype = dtype;
     this.shape = [...shape];
     this.data = data;
@@ -155,7 +157,8 @@ const ELEMENT_VIEW: Record<
 export function viewAs(dtype: DType, bytes: Uint8Array): TensorData {
   const align = DTYPES[dtype].blockSize > 1 ? 1 : DTYPES[dtype].bytes;
   if (bytes.byteOffset % align !== 0 || bytes.byteLength % align !== 0) {
-    if (bytes.byteLength % align !== 0) throw new RangeError(`${bytes.byteLength} bytes is not a whole number of ${dtype}`);
+    if (bytes.byteLength % align !== 0)
+      throw new RangeError(`${bytes.byteLength} bytes is not a whole number of ${dtype}`);
     const copy = new Uint8Array(bytes.byteLength);
     copy.set(bytes);
     bytes = copy;

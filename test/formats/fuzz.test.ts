@@ -79,7 +79,13 @@ function readEveryTensor(f: TensorFile): void {
   for (const t of f.tensors) if (t.dtype) f.read(t.name).toFloat32();
 }
 
-function fuzz(name: string, seedBytes: Uint8Array, hot: number, parse: (s: CountingSource) => void, seed: number): void {
+function fuzz(
+  name: string,
+  seedBytes: Uint8Array,
+  hot: number,
+  parse: (s: CountingSource) => void,
+  seed: number,
+): void {
   const random = rng(seed);
   let parsed = 0;
   for (let i = 0; i < CASES_PER_SEED; i++) {
@@ -89,7 +95,8 @@ function fuzz(name: string, seedBytes: Uint8Array, hot: number, parse: (s: Count
       parse(source);
       parsed++;
     } catch (err) {
-      if (!(err instanceof FormatError)) assert.fail(`${name} case ${i}: ${String((err as Error)?.stack ?? err)}`);
+      if (!(err instanceof FormatError))
+        assert.fail(`${name} case ${i}: ${String((err as Error)?.stack ?? err)}`);
       assert.equal(err.path, `${name}#${i}`);
     }
     assert.ok(
@@ -124,7 +131,13 @@ test('safetensors reader survives mutated files', () => {
 });
 
 test('llama2.c checkpoint and tokenizer readers survive mutated files', () => {
-  fuzz('stories260K.bin', file(STORIES, 'stories260K.bin'), 28, (s) => readEveryTensor(readLlama2cCheckpoint(s)), 5);
+  fuzz(
+    'stories260K.bin',
+    file(STORIES, 'stories260K.bin'),
+    28,
+    (s) => readEveryTensor(readLlama2cCheckpoint(s)),
+    5,
+  );
   fuzz('tok512.bin', file(STORIES, 'tok512.bin'), 6227, (s) => void readLlama2cTokenizer(s), 6);
 });
 

@@ -79,7 +79,9 @@ test('every metadata value type and F16 / BF16 / Q8_0 / Q4_0 / Q4_1 tensors roun
     ['general.alignment', { type: GGUFType.UINT32, value: 64 }],
   ]);
   const base = Tensor.fromFloat32([3, 64], randomF32(192, random));
-  const tensors = (['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1'] as const).map((d) => [d, base.to(d)] as const);
+  const tensors = (['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1'] as const).map(
+    (d) => [d, base.to(d)] as const,
+  );
   for (const version of [1, 2, 3] as const) {
     const path = join(dir, `all-v${version}.gguf`);
     writeGGUF(path, metadata, tensors, { version });

@@ -25,7 +25,11 @@ test('reads the real Fashion-MNIST test set (gzipped IDX)', () => {
 
 test('IDX round trip, plain and gzipped, big-endian data included', () => {
   const dir = tempDir();
-  const ints = Tensor.fromBytes('i32', [2, 3], new Uint8Array(new Int32Array([1, -2, 3, 2 ** 30, -(2 ** 31), 0]).buffer));
+  const ints = Tensor.fromBytes(
+    'i32',
+    [2, 3],
+    new Uint8Array(new Int32Array([1, -2, 3, 2 ** 30, -(2 ** 31), 0]).buffer),
+  );
   const floats = Tensor.fromFloat32([4], [0.5, -1, 3.25, 1e-8]);
   for (const [name, t] of [
     ['ints', ints],

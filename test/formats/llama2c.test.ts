@@ -67,7 +67,8 @@ test('checkpoint round trip: identical weights and bytes, freq_cis recomputed wi
   assert.equal(copy.byteLength, original.byteLength);
   const freqStart = ckpt.tensors.at(-1)!.offset + ckpt.tensors.at(-1)!.byteLength;
   assert.ok(copy.subarray(0, freqStart).equals(original.subarray(0, freqStart)));
-  const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset + freqStart, b.byteOffset + b.byteLength));
+  const f32 = (b: Buffer) =>
+    new Float32Array(b.buffer.slice(b.byteOffset + freqStart, b.byteOffset + b.byteLength));
   assert.ok(maxAbsDiff(f32(copy), f32(original)) < 1e-7);
   ckpt.close();
 });
@@ -133,7 +134,8 @@ test('the 32,000-token Llama 2 tokenizer.bin reads whole', () => {
   assert.equal(tok.vocabSize, 32000);
   assert.equal(tok.piece(3), '<0x00>');
   assert.throws(
-    () => readLlama2cTokenizer(new MemorySource(new Uint8Array([7, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0]), 't.bin')),
+    () =>
+      readLlama2cTokenizer(new MemorySource(new Uint8Array([7, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0]), 't.bin')),
     /length 100/,
   );
 });

@@ -3,7 +3,12 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FormatError } from '../../src/formats/errors.js';
-import { ShardedSafetensors, readSafetensors, writeSafetensors, writeSafetensorsSharded } from '../../src/formats/safetensors.js';
+import {
+  ShardedSafetensors,
+  readSafetensors,
+  writeSafetensors,
+  writeSafetensorsSharded,
+} from '../../src/formats/safetensors.js';
 import { MemorySource } from '../../src/formats/source.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { randomF32, rng, tempDir } from '../helpers.js';
@@ -54,7 +59,12 @@ test('sharded checkpoints are written with an index and read back as one', () =>
   const tensors = sampleTensors();
   const names = writeSafetensorsSharded(dir, tensors, 200);
   assert.ok(names.length > 1);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.safetensors')).sort(), [...names].sort());
+  assert.deepEqual(
+    readdirSync(dir)
+      .filter((n) => n.endsWith('.safetensors'))
+      .sort(),
+    [...names].sort(),
+  );
   const f = new ShardedSafetensors(join(dir, 'model.safetensors.index.json'));
   assert.equal(f.shards.length, names.length);
   for (const [name, t] of tensors) assert.deepEqual(f.read(name).bytes, t.bytes);
@@ -66,7 +76,12 @@ test('a failed write leaves the existing file untouched and no temporary file be
   const path = join(dir, 'keep.safetensors');
   writeFileSync(path, 'precious');
   const bad = Tensor.zeros('q4_0', [32]); // safetensors has no q4_0
-  assert.throws(() => writeSafetensors(path, [['ok', Tensor.fromFloat32([1], [1])], ['bad', bad]]));
+  assert.throws(() =>
+    writeSafetensors(path, [
+      ['ok', Tensor.fromFloat32([1], [1])],
+      ['bad', bad],
+    ]),
+  );
   assert.equal(readFileSync(path, 'utf8'), 'precious');
   assert.deepEqual(readdirSync(dir), ['keep.safetensors']);
 });
@@ -79,7 +94,11 @@ test('corrupt files are FormatErrors naming the problem', () => {
     out.set(text, 8);
     return out;
   };
-  const entry = (dtype: string, shape: number[], offsets: number[]) => ({ dtype, shape, data_offsets: offsets });
+  const entry = (dtype: string, shape: number[], offsets: number[]) => ({
+    dtype,
+    shape,
+    data_offsets: offsets,
+  });
   const cases: [Uint8Array, RegExp][] = [
     [new Uint8Array(3), /too short/],
     [header({}, 0, 2n ** 63n), /header length/],
@@ -97,7 +116,8 @@ test('corrupt files are FormatErrors naming the problem', () => {
   for (const [bytes, reason] of cases)
     assert.throws(
       () => readSafetensors(new MemorySource(bytes, 'bad.safetensors')),
-      (err: unknown) => err instanceof FormatError && err.path === 'bad.safetensors' && reason.test(err.reason),
+      (err: unknown) =>
+        err instanceof FormatError && err.path === 'bad.safetensors' && reason.test(err.reason),
       String(reason),
     );
 });

@@ -130,7 +130,12 @@ for (const threads of [1, 2]) {
       }
       const sum = new Float32Array(37);
       wasm.add(sum, x, y);
-      close(sum, x.map((v, i) => v + y[i]), 1e-6, 'add');
+      close(
+        sum,
+        x.map((v, i) => v + y[i]),
+        1e-6,
+        'add',
+      );
       const table = randomF32(10 * 4, random);
       const emb = new Float32Array(8);
       wasm.embedding(emb, table, [3, 9], 4);
@@ -138,7 +143,16 @@ for (const threads of [1, 2]) {
       assert.throws(() => wasm.embedding(emb, table, [10], 4), /outside the vocabulary/);
       assert.equal(wasm.argmax(Float32Array.from([1, 5, -2, 5])), 1);
 
-      const shape = { batch: 2, inChannels: 3, height: 9, width: 8, outChannels: 4, kernel: 3, stride: 2, pad: 1 };
+      const shape = {
+        batch: 2,
+        inChannels: 3,
+        height: 9,
+        width: 8,
+        outChannels: 4,
+        kernel: 3,
+        stride: 2,
+        pad: 1,
+      };
       const oh = convOutSize(9, 3, 2, 1);
       const ow = convOutSize(8, 3, 2, 1);
       const input = randomF32(2 * 3 * 9 * 8, random);
@@ -162,8 +176,14 @@ for (const threads of [1, 2]) {
     });
 
     test('shape mismatches are RangeErrors, not reads outside the arrays', () => {
-      assert.throws(() => wasm.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2), RangeError);
-      assert.throws(() => wasm.matvec(new Float32Array(1), new Float32Array(4), new Float32Array(2), 2, 2), RangeError);
+      assert.throws(
+        () => wasm.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2),
+        RangeError,
+      );
+      assert.throws(
+        () => wasm.matvec(new Float32Array(1), new Float32Array(4), new Float32Array(2), 2, 2),
+        RangeError,
+      );
     });
   });
 }

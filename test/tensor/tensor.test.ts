@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { maxAbsDiff, randomF32, rng } from '../helpers.js';
 
-test('quantizing to q8_0 / q4_0 / q4_1 stays within the format\'s error bound per block', () => {
+test("quantizing to q8_0 / q4_0 / q4_1 stays within the format's error bound per block", () => {
   const random = rng(1);
   const values = randomF32(4 * 64, random, 3);
   const t = Tensor.fromFloat32([4, 64], values);

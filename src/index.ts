@@ -1,0 +1,5 @@
+/** effml's library API: everything the CLI uses, for programs to import. */
+export * from './tensor/index.js';
+export * from './formats/index.js';
+export * from './kernels/index.js';
+export { inspectFile, formatSummary, type FileSummary } from './cli/inspect.js';

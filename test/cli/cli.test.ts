@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { FileSummary } from '../../src/cli/inspect.js';
+import { REPO, SHARED } from '../helpers.js';
+
+const CLI = join(REPO, 'dist/src/cli/main.js');
+
+function effml(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--version and --help', () => {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(effml('--version').stdout.trim(), pkg.version);
+  const help = effml('--help');
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /inspect \[options\] <file>/);
+});
+
+test('inspect --json describes every model file in ../shared/models', () => {
+  const expected: Record<string, Partial<FileSummary>> = {
+    'stories260K/tinyllamas-stories-260k-f32.gguf': {
+      format: 'gguf',
+      version: 1,
+      tensorCount: 48,
+      parameters: 292800,
+    },
+    'stories260K/stories260K.v3.derived.gguf': {
+      format: 'gguf',
+      version: 3,
+      tensorCount: 48,
+      parameters: 292800,
+    },
+    'stories260K/stories260K.bin': { format: 'llama2c', tensorCount: 47, parameters: 260032 },
+    'stories260K/tok512.bin': { format: 'llama2c-tokenizer', vocabSize: 512 },
+    'llama2-tokenizer/tokenizer.bin': { format: 'llama2c-tokenizer', vocabSize: 32000 },
+  };
+  const models = join(SHARED, 'models');
+  const files = readdirSync(models, { recursive: true, encoding: 'utf8' }).filter((f) =>
+    /\.(gguf|bin)$/.test(f),
+  );
+  assert.deepEqual(files.sort(), Object.keys(expected).sort());
+  for (const file of files) {
+    const r = effml('inspect', '--json', join(models, file));
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as FileSummary;
+    for (const [key, value] of Object.entries(expected[file]))
+      assert.equal(summary[key as keyof FileSummary], value, `${file} ${key}`);
+    if (summary.format !== 'llama2c-tokenizer') {
+      assert.equal(summary.architecture, 'llama');
+      assert.equal(summary.contextLength, 512);
+      assert.equal(summary.vocabSize, 512);
+      assert.deepEqual(summary.dtypes, { F32: summary.tensorCount });
+    }
+  }
+});
+
+test('inspect prints a readable table with --tensors, and a clear error for what is not a model', () => {
+  const r = effml('inspect', '--tensors', join(REPO, 'models/stories260K/stories260K.gguf'));
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /format +gguf v3/);
+  assert.match(r.stdout, /blk\.0\.ffn_gate\.weight +F32 +\[172, 64\]/);
+  for (const file of [join(SHARED, 'models/stories260K/README.md'), join(REPO, 'no-such-file.gguf')]) {
+    const bad = effml('inspect', file);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^effml: .*(not a supported model file|no such file)/);
+    assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/); // no stack trace
+  }
+});
