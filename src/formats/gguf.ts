@@ -11,8 +11,7 @@ import { type ChunkWriter, writeFileAtomic } from './atomic-write.js';
 import { Cursor } from './cursor.js';
 import { FormatError } from './errors.js';
 import { type ByteSource, openSource } from './source.js';
-import { type TensorFile, type TensorInfo, checkNoOverlap } from './tensor-file.js';
-import type { NamedTensors } from './safetensors.js';
+import { type NamedTensors, type TensorFile, type TensorInfo, checkNoOverlap } from './tensor-file.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 const DEFAULT_ALIGNMENT = 32;

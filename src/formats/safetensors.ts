@@ -10,7 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { type ChunkWriter, writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
 import { type ByteSource, openSource } from './source.js';
-import { type TensorFile, type TensorInfo, checkNoOverlap } from './tensor-file.js';
+import { type NamedTensors, type TensorFile, type TensorInfo, checkNoOverlap } from './tensor-file.js';
 
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
@@ -202,8 +202,6 @@ export function readSafetensors(pathOrSource: string | ByteSource): SafetensorsF
     throw err;
   }
 }
-
-export type NamedTensors = ReadonlyArray<readonly [string, Tensor]>;
 
 function encodeHeader(tensors: NamedTensors, metadata: Record<string, string>): Uint8Array {
   const json: Record<string, unknown> = {};

@@ -14,6 +14,9 @@ export interface TensorInfo {
   byteLength: number;
 }
 
+/** Tensors to write, in file order. */
+export type NamedTensors = ReadonlyArray<readonly [string, Tensor]>;
+
 /** A parsed model file: its tensor table is in memory, tensor data is read on demand. */
 export interface TensorFile {
   readonly format: string;

@@ -23,6 +23,11 @@ export interface Pool2dShape {
   stride: number;
 }
 
+/** The standard RoPE inverse frequencies theta^(-2i / dim), i < dim / 2, in f32 as llama.cpp and run.c compute them. */
+export function ropeInvFreq(dim: number, theta: number): Float32Array {
+  return Float32Array.from({ length: dim / 2 }, (_, i) => 1 / Math.pow(theta, (2 * i) / dim));
+}
+
 export const convOutSize = (size: number, kernel: number, stride: number, pad = 0): number =>
   Math.floor((size + 2 * pad - kernel) / stride) + 1;
 
@@ -74,8 +79,18 @@ export interface Backend {
   ): void;
   /** in place, per row of x[rows, cols], subtracting the row max first */
   softmax(x: Float32Array, rows: number, cols: number): void;
-  /** in place on x[heads, headDim] at position pos, frequencies theta^(-2i / headDim) */
-  rope(x: Float32Array, heads: number, headDim: number, pos: number, theta: number, style: RopeStyle): void;
+  /**
+   * In place on x[heads, headDim] at position pos: pair i turns by pos · invFreq[i], i < headDim / 2
+   * (invFreq = theta^(-2i / headDim), or a scaled variant; see ropeInvFreq).
+   */
+  rope(
+    x: Float32Array,
+    heads: number,
+    headDim: number,
+    pos: number,
+    invFreq: Float32Array,
+    style: RopeStyle,
+  ): void;
   /** out[i, :] = table[ids[i], :] */
   embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void;
   argmax(x: Float32Array): number;

@@ -15,7 +15,7 @@ export interface KernelExports {
   ): void;
   rmsnorm_f32(out: number, x: number, weight: number, rows: number, dim: number, eps: number): void;
   softmax_f32(x: number, rows: number, cols: number): void;
-  rope_f32(x: number, heads: number, headDim: number, pos: number, theta: number, halves: number): void;
+  rope_f32(x: number, heads: number, headDim: number, pos: number, invFreq: number, halves: number): void;
   dequantize_f16(dst: number, src: number, n: number): void;
   dequantize_bf16(dst: number, src: number, n: number): void;
   dequantize_q8_0(dst: number, src: number, blocks: number): void;

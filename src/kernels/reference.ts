@@ -112,10 +112,17 @@ export class ReferenceBackend implements Backend {
     }
   }
 
-  rope(x: Float32Array, heads: number, headDim: number, pos: number, theta: number, style: RopeStyle): void {
+  rope(
+    x: Float32Array,
+    heads: number,
+    headDim: number,
+    pos: number,
+    invFreq: Float32Array,
+    style: RopeStyle,
+  ): void {
     const half = headDim / 2;
     for (let i = 0; i < half; i++) {
-      const angle = pos * Math.pow(theta, -(2 * i) / headDim);
+      const angle = pos * invFreq[i];
       const c = Math.cos(angle);
       const s = Math.sin(angle);
       const [i0, i1] = style === 'halves' ? [i, i + half] : [2 * i, 2 * i + 1];

@@ -191,12 +191,13 @@ export class WasmBackend extends ReferenceBackend {
     heads: number,
     headDim: number,
     pos: number,
-    theta: number,
+    invFreq: Float32Array,
     style: RopeStyle,
   ): void {
     checkLength('rope x', x, heads * headDim);
+    checkLength('rope invFreq', invFreq, headDim / 2);
     this.withPointers((p) =>
-      this.kernels.rope_f32(p(x, true), heads, headDim, pos, theta, style === 'halves' ? 1 : 0),
+      this.kernels.rope_f32(p(x, true), heads, headDim, pos, p(invFreq), style === 'halves' ? 1 : 0),
     );
   }
 

@@ -1,7 +1,13 @@
 /** Every WASM kernel against the reference backend, on random inputs and awkward shapes, 1 and 2 threads. */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { type Backend, ReferenceBackend, WasmBackend, convOutSize } from '../../src/kernels/index.js';
+import {
+  type Backend,
+  ReferenceBackend,
+  WasmBackend,
+  convOutSize,
+  ropeInvFreq,
+} from '../../src/kernels/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { maxAbsDiff, randomF32, rng } from '../helpers.js';
 
@@ -102,8 +108,9 @@ for (const threads of [1, 2]) {
         ]) {
           const x1 = randomF32(heads * headDim, random);
           const x2 = x1.slice();
-          ref.rope(x1, heads, headDim, pos, 10000, style);
-          wasm.rope(x2, heads, headDim, pos, 10000, style);
+          const invFreq = ropeInvFreq(headDim, 10000);
+          ref.rope(x1, heads, headDim, pos, invFreq, style);
+          wasm.rope(x2, heads, headDim, pos, invFreq, style);
           close(x2, x1, 1e-5, `rope ${style} ${heads}x${headDim}@${pos}`);
         }
     });

@@ -160,12 +160,12 @@ export function softmax_f32(x: usize, rows: i32, cols: i32): void {
   }
 }
 
-// RoPE in place on x[heads, headDim] at position pos: pairs (2i, 2i+1) when halves == 0
+// RoPE in place on x[heads, headDim] at position pos, pair i turned by pos * invFreq[i]: pairs (2i, 2i+1) when halves == 0
 // (Meta / GGUF / llama2.c layout), pairs (i, i + headDim/2) when halves == 1 (Hugging Face)
-export function rope_f32(x: usize, heads: i32, headDim: i32, pos: i32, theta: f32, halves: i32): void {
+export function rope_f32(x: usize, heads: i32, headDim: i32, pos: i32, invFreq: usize, halves: i32): void {
   const half = headDim >> 1;
   for (let i = 0; i < half; i++) {
-    const angle = <f64>pos * Math.pow(<f64>theta, -<f64>(2 * i) / <f64>headDim);
+    const angle = <f64>pos * <f64>at(invFreq, i);
     const c = <f32>Math.cos(angle), s = <f32>Math.sin(angle);
     const i0 = halves ? i : 2 * i;
     const i1 = halves ? i + half : 2 * i + 1;
