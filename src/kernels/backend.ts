@@ -14,6 +14,14 @@ export interface Conv2dShape {
   pad: number;
 }
 
+export interface AttentionShape {
+  tokens: number;
+  pos0: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+}
+
 export interface Pool2dShape {
   batch: number;
   channels: number;
@@ -90,6 +98,19 @@ export interface Backend {
     pos: number,
     invFreq: Float32Array,
     style: RopeStyle,
+  ): void;
+  /**
+   * Causal grouped-query attention for T new tokens at positions pos0..pos0+T-1. q and out are
+   * [T, heads · headDim]; keys and values hold one row of kvHeads · headDim per position
+   * (positions 0..pos0+T-1 filled). Token t attends to positions 0..pos0+t, query head h to KV
+   * head h / (heads / kvHeads), scores scaled by 1 / sqrt(headDim).
+   */
+  attention(
+    out: Float32Array,
+    q: Float32Array,
+    keys: Float32Array,
+    values: Float32Array,
+    shape: AttentionShape,
   ): void;
   /** out[i, :] = table[ids[i], :] */
   embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void;

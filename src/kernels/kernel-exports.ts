@@ -16,6 +16,20 @@ export interface KernelExports {
   rmsnorm_f32(out: number, x: number, weight: number, rows: number, dim: number, eps: number): void;
   softmax_f32(x: number, rows: number, cols: number): void;
   rope_f32(x: number, heads: number, headDim: number, pos: number, invFreq: number, halves: number): void;
+  attention_f32(
+    out: number,
+    q: number,
+    keys: number,
+    values: number,
+    scores: number,
+    T: number,
+    pos0: number,
+    heads: number,
+    kvHeads: number,
+    headDim: number,
+    h0: number,
+    h1: number,
+  ): void;
   dequantize_f16(dst: number, src: number, n: number): void;
   dequantize_bf16(dst: number, src: number, n: number): void;
   dequantize_q8_0(dst: number, src: number, blocks: number): void;

@@ -5,19 +5,19 @@
  */
 import type { KernelExports } from './kernel-exports.js';
 
-export const CTRL = { GEN: 0, DONE: 1, OP: 2, ROWS: 3, ARGS: 4 } as const;
-export const CTRL_INTS = 16;
-export const OP = { EXIT: 0, MATVEC: 1, MATVEC_STREAM: 2, MATMUL: 3 } as const;
+export const CTRL = { GEN: 0, DONE: 1, OP: 2, ROWS: 3, GRAIN: 4, ARGS: 5 } as const;
+export const CTRL_INTS = 24;
+export const OP = { EXIT: 0, MATVEC: 1, MATVEC_STREAM: 2, MATMUL: 3, ATTENTION: 4 } as const;
 
-/** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of 4 (the kernels' tile height). */
-export function sliceRows(rows: number, index: number, threads: number): [number, number] {
+/** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of `grain` (a kernel's tile height). */
+export function sliceRows(rows: number, index: number, threads: number, grain: number): [number, number] {
   const cut = (t: number) =>
-    t === threads ? rows : Math.min(rows, Math.floor((rows * t) / threads / 4) * 4);
+    t === threads ? rows : Math.min(rows, Math.floor((rows * t) / threads / grain) * grain);
   return [cut(index), cut(index + 1)];
 }
 
 export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, threads: number): void {
-  const [r0, r1] = sliceRows(ctrl[CTRL.ROWS], index, threads);
+  const [r0, r1] = sliceRows(ctrl[CTRL.ROWS], index, threads, ctrl[CTRL.GRAIN]);
   if (r0 >= r1) return;
   const a = CTRL.ARGS;
   switch (ctrl[CTRL.OP]) {
@@ -30,6 +30,25 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
     case OP.MATMUL:
       k.matmul_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5], r0, r1);
       break;
+    case OP.ATTENTION: {
+      // args: out, q, keys, values, scores (one stride of scratch per thread), stride, T, pos0, heads, kvHeads, headDim
+      const scores = ctrl[a + 4] + index * ctrl[a + 5];
+      k.attention_f32(
+        ctrl[a],
+        ctrl[a + 1],
+        ctrl[a + 2],
+        ctrl[a + 3],
+        scores,
+        ctrl[a + 6],
+        ctrl[a + 7],
+        ctrl[a + 8],
+        ctrl[a + 9],
+        ctrl[a + 10],
+        r0,
+        r1,
+      );
+      break;
+    }
   }
 }
 

@@ -1,7 +1,14 @@
 /** The plain TypeScript backend: the definition of correct that every other backend is tested against. */
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { type Backend, type Conv2dShape, type Pool2dShape, type RopeStyle, convOutSize } from './backend.js';
+import {
+  type AttentionShape,
+  type Backend,
+  type Conv2dShape,
+  type Pool2dShape,
+  type RopeStyle,
+  convOutSize,
+} from './backend.js';
 
 export class ReferenceBackend implements Backend {
   readonly name: string = 'reference';
@@ -131,6 +138,36 @@ export class ReferenceBackend implements Backend {
         const v1 = x[h * headDim + i1];
         x[h * headDim + i0] = v0 * c - v1 * s;
         x[h * headDim + i1] = v0 * s + v1 * c;
+      }
+    }
+  }
+
+  attention(
+    out: Float32Array,
+    q: Float32Array,
+    keys: Float32Array,
+    values: Float32Array,
+    s: AttentionShape,
+  ): void {
+    const { tokens, pos0, heads, kvHeads, headDim } = s;
+    const kvDim = kvHeads * headDim;
+    const group = heads / kvHeads;
+    const scale = 1 / Math.sqrt(headDim);
+    const scores = new Float32Array(pos0 + tokens);
+    for (let t = 0; t < tokens; t++) {
+      const n = pos0 + t + 1;
+      for (let h = 0; h < heads; h++) {
+        const qo = (t * heads + h) * headDim;
+        const kvo = Math.floor(h / group) * headDim;
+        for (let j = 0; j < n; j++) {
+          let dot = 0;
+          for (let i = 0; i < headDim; i++) dot += q[qo + i] * keys[j * kvDim + kvo + i];
+          scores[j] = dot * scale;
+        }
+        this.softmax(scores.subarray(0, n), 1, n);
+        out.fill(0, qo, qo + headDim);
+        for (let j = 0; j < n; j++)
+          for (let i = 0; i < headDim; i++) out[qo + i] += scores[j] * values[j * kvDim + kvo + i];
       }
     }
   }

@@ -42,11 +42,12 @@ export class ThreadPool {
     return pool;
   }
 
-  /** Runs `op` over `rows` rows split across all threads. */
-  run(op: number, rows: number, args: readonly number[]): void {
+  /** Runs `op` over `rows` rows split across all threads in multiples of `grain`. */
+  run(op: number, rows: number, grain: number, args: readonly number[]): void {
     const ctrl = this.ctrl;
     ctrl[CTRL.OP] = op;
     ctrl[CTRL.ROWS] = rows;
+    ctrl[CTRL.GRAIN] = grain;
     args.forEach((v, i) => (ctrl[CTRL.ARGS + i] = v));
     Atomics.store(ctrl, CTRL.DONE, 0);
     Atomics.add(ctrl, CTRL.GEN, 1);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { DType } from '../tensor/dtype.js';
 import { DTYPES } from '../tensor/dtype.js';
-import type { RopeStyle } from './backend.js';
+import type { AttentionShape, RopeStyle } from './backend.js';
 import { type KernelExports, instantiateKernels } from './kernel-exports.js';
 import { OP } from './parallel.js';
 import { ReferenceBackend } from './reference.js';
@@ -133,9 +133,10 @@ export class WasmBackend extends ReferenceBackend {
     checkLength('matmul out', out, M * N);
     checkLength('matmul a', a, M * K);
     checkLength('matmul w', w, N * K);
+    if (M === 1) return this.matvec(out, w, a, N, K);
     this.withPointers((p) => {
       const args = [p(out, true), p(a), p(w), M, N, K];
-      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL, N, args);
+      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL, N, 4, args);
       else this.kernels.matmul_f32(args[0], args[1], args[2], M, N, K, 0, N);
     });
   }
@@ -148,7 +149,7 @@ export class WasmBackend extends ReferenceBackend {
       const args = [p(out, true), p(w), p(x), K];
       const streaming = N * K * 4 > STREAM_WEIGHT_BYTES;
       if (this.pool && N * K >= PARALLEL_MIN_MACS)
-        this.pool.run(streaming ? OP.MATVEC_STREAM : OP.MATVEC, N, args);
+        this.pool.run(streaming ? OP.MATVEC_STREAM : OP.MATVEC, N, 4, args);
       else
         (streaming ? this.kernels.matvec_stream_f32 : this.kernels.matvec_f32)(
           args[0],
@@ -199,6 +200,57 @@ export class WasmBackend extends ReferenceBackend {
     this.withPointers((p) =>
       this.kernels.rope_f32(p(x, true), heads, headDim, pos, p(invFreq), style === 'halves' ? 1 : 0),
     );
+  }
+
+  override attention(
+    out: Float32Array,
+    q: Float32Array,
+    keys: Float32Array,
+    values: Float32Array,
+    s: AttentionShape,
+  ): void {
+    const { tokens, pos0, heads, kvHeads, headDim } = s;
+    const n = pos0 + tokens;
+    checkLength('attention out', out, tokens * heads * headDim);
+    checkLength('attention q', q, tokens * heads * headDim);
+    checkLength('attention keys', keys, n * kvHeads * headDim);
+    checkLength('attention values', values, n * kvHeads * headDim);
+    if (heads % kvHeads !== 0) throw new RangeError(`heads ${heads} is not a multiple of kvHeads ${kvHeads}`);
+    this.withPointers((p) => {
+      const threads = this.pool ? this.threads : 1;
+      const stride = Math.ceil(n / 16) * 64; // bytes of score scratch per thread, cache-line aligned
+      const scores = this.alloc(stride * threads);
+      const args = [
+        p(out, true),
+        p(q),
+        p(keys),
+        p(values),
+        scores,
+        stride,
+        tokens,
+        pos0,
+        heads,
+        kvHeads,
+        headDim,
+      ];
+      if (this.pool && tokens * n * heads * headDim >= PARALLEL_MIN_MACS)
+        this.pool.run(OP.ATTENTION, heads, 1, args);
+      else
+        this.kernels.attention_f32(
+          args[0],
+          args[1],
+          args[2],
+          args[3],
+          scores,
+          tokens,
+          pos0,
+          heads,
+          kvHeads,
+          headDim,
+          0,
+          heads,
+        );
+    });
   }
 
   override dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void {

@@ -115,6 +115,26 @@ for (const threads of [1, 2]) {
         }
     });
 
+    test('attention matches the reference (prefill and decode, grouped-query)', () => {
+      for (const [tokens, pos0, heads, kvHeads, headDim] of [
+        [1, 0, 1, 1, 1],
+        [5, 0, 8, 4, 8],
+        [1, 37, 8, 4, 8],
+        [3, 200, 9, 3, 64],
+        [64, 64, 4, 4, 16],
+      ]) {
+        const n = pos0 + tokens;
+        const q = randomF32(tokens * heads * headDim, random);
+        const keys = randomF32(n * kvHeads * headDim, random);
+        const values = randomF32(n * kvHeads * headDim, random);
+        const [e, o] = [new Float32Array(q.length), new Float32Array(q.length)];
+        const shape = { tokens, pos0, heads, kvHeads, headDim };
+        ref.attention(e, q, keys, values, shape);
+        wasm.attention(o, q, keys, values, shape);
+        close(o, e, 1e-5, `attention ${JSON.stringify(shape)}`);
+      }
+    });
+
     test('dequantization of f16, bf16, q8_0, q4_0 and q4_1 matches the reference exactly', () => {
       const values = Tensor.fromFloat32([4, 96], randomF32(384, random, 4));
       for (const dtype of ['f16', 'bf16', 'q8_0', 'q4_0', 'q4_1'] as const) {

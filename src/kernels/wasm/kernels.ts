@@ -178,6 +178,36 @@ export function rope_f32(x: usize, heads: i32, headDim: i32, pos: i32, invFreq: 
   }
 }
 
+// causal grouped-query attention for query heads [h0, h1) of T tokens at positions pos0.. (see
+// Backend.attention); scores: pos0 + T floats of scratch for this thread
+export function attention_f32(
+  out: usize, q: usize, keys: usize, values: usize, scores: usize,
+  T: i32, pos0: i32, heads: i32, kvHeads: i32, headDim: i32, h0: i32, h1: i32,
+): void {
+  const kvDim = kvHeads * headDim;
+  const group = heads / kvHeads;
+  const scale = <f32>1 / Mathf.sqrt(<f32>headDim);
+  for (let t = 0; t < T; t++) {
+    const n = pos0 + t + 1;
+    for (let h = h0; h < h1; h++) {
+      const qh = q + (<usize>((t * heads + h) * headDim) << 2);
+      const kvo = (h / group) * headDim;
+      for (let j = 0; j < n; j++) put(scores, j, dot_f32(qh, keys + (<usize>(j * kvDim + kvo) << 2), headDim) * scale);
+      softmax_f32(scores, 1, n);
+      const oh = out + (<usize>((t * heads + h) * headDim) << 2);
+      memory.fill(oh, 0, <usize>headDim << 2);
+      for (let j = 0; j < n; j++) {
+        const vj = values + (<usize>(j * kvDim + kvo) << 2);
+        const p = at(scores, j);
+        const pv = f32x4.splat(p);
+        let i = 0;
+        for (; i + 4 <= headDim; i += 4) v128.store(oh + (<usize>i << 2), f32x4.add(ld(oh, i), f32x4.mul(pv, ld(vj, i))));
+        for (; i < headDim; i++) put(oh, i, at(oh, i) + p * at(vj, i));
+      }
+    }
+  }
+}
+
 @inline function f16_to_f32(h: u32): f32 {
   const sign = (h & 0x8000) << 16;
   const exp = (h >> 10) & 0x1f;

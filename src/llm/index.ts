@@ -1,0 +1,5 @@
+export * from './config.js';
+export * from './kv-cache.js';
+export * from './weights.js';
+export * from './model.js';
+export * from './load.js';

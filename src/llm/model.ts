@@ -1,0 +1,174 @@
+/**
+ * The Llama-family forward pass (llama2.c's `forward`, batched): embed; per layer rmsnorm -> q/k/v
+ * -> RoPE -> cache -> attention -> output projection -> residual -> rmsnorm -> SwiGLU FFN ->
+ * residual; final rmsnorm; classifier. A batch of T tokens goes through matmuls (prefill); T = 1 is
+ * the decode step. Buffers are allocated once, for up to `maxBatch` tokens.
+ */
+import type { Backend } from '../kernels/backend.js';
+import { type LlamaConfig, ropeFrequencies } from './config.js';
+import { KVCache } from './kv-cache.js';
+import type { LlamaWeights } from './weights.js';
+
+export const DEFAULT_MAX_BATCH = 64;
+
+interface RunState {
+  x: Float32Array; // [B, dim] residual stream
+  xb: Float32Array; // [B, dim] normed input of a sublayer
+  q: Float32Array; // [B, qDim]
+  k: Float32Array; // [B, kvDim]
+  v: Float32Array; // [B, kvDim]
+  att: Float32Array; // [B, qDim] attention output
+  proj: Float32Array; // [B, dim] sublayer output
+  hb: Float32Array; // [B, hidden] gate
+  hb2: Float32Array; // [B, hidden] up
+  logits: Float32Array; // [B, vocab]
+}
+
+export class LlamaModel {
+  readonly maxBatch: number;
+  private readonly s: RunState;
+  private readonly invFreq: Float32Array;
+
+  constructor(
+    readonly config: LlamaConfig,
+    readonly weights: LlamaWeights,
+    readonly backend: Backend,
+    maxBatch = DEFAULT_MAX_BATCH,
+  ) {
+    this.maxBatch = maxBatch;
+    const c = config;
+    const B = maxBatch;
+    const qDim = c.nHeads * c.headDim;
+    const kvDim = c.nKvHeads * c.headDim;
+    const f = (n: number) => backend.allocF32(n);
+    this.s = {
+      x: f(B * c.dim),
+      xb: f(B * c.dim),
+      q: f(B * qDim),
+      k: f(B * kvDim),
+      v: f(B * kvDim),
+      att: f(B * qDim),
+      proj: f(B * c.dim),
+      hb: f(B * c.hiddenDim),
+      hb2: f(B * c.hiddenDim),
+      logits: f(B * c.vocabSize),
+    };
+    this.invFreq = backend.allocF32(c.headDim / 2);
+    this.invFreq.set(ropeFrequencies(c));
+  }
+
+  newCache(capacity = this.config.contextLength): KVCache {
+    return new KVCache(this.config, this.backend, capacity);
+  }
+
+  /**
+   * Feeds `tokens` at the cache's next positions and returns the logits of the last token
+   * ([vocab], a view reused by the next call) or, with `allLogits`, of every token ([T, vocab]).
+   */
+  forward(tokens: ArrayLike<number>, cache: KVCache, allLogits = false): Float32Array {
+    const T = tokens.length;
+    const V = this.config.vocabSize;
+    if (T === 0) throw new RangeError('forward needs at least one token');
+    cache.reserve(T);
+    const all = allLogits ? new Float32Array(T * V) : null;
+    let logits = this.s.logits;
+    for (let start = 0; start < T; start += this.maxBatch) {
+      const chunk = Array.from({ length: Math.min(this.maxBatch, T - start) }, (_, i) => tokens[start + i]);
+      const last = start + chunk.length === T;
+      logits = this.forwardChunk(chunk, cache, allLogits ? 'all' : last ? 'last' : 'none');
+      all?.set(logits, start * V);
+    }
+    return all ?? logits.subarray(0, V);
+  }
+
+  private forwardChunk(tokens: number[], cache: KVCache, logitsFor: 'none' | 'last' | 'all'): Float32Array {
+    const { backend: be, config: c, weights: w, s } = this;
+    const T = tokens.length;
+    const pos0 = cache.length;
+    const qDim = c.nHeads * c.headDim;
+    const kvDim = c.nKvHeads * c.headDim;
+    const rows = (a: Float32Array, width: number, n = T) => a.subarray(0, n * width);
+    const x = rows(s.x, c.dim);
+    const xb = rows(s.xb, c.dim);
+    const q = rows(s.q, qDim);
+    const k = rows(s.k, kvDim);
+    const v = rows(s.v, kvDim);
+    const att = rows(s.att, qDim);
+    const proj = rows(s.proj, c.dim);
+    const hb = rows(s.hb, c.hiddenDim);
+    const hb2 = rows(s.hb2, c.hiddenDim);
+
+    be.embedding(x, w.embed, tokens, c.dim);
+    for (let l = 0; l < c.nLayers; l++) {
+      const L = w.layers[l];
+      // attention: rmsnorm, q/k/v projections (+ bias), RoPE at each token's position
+      be.rmsnorm(xb, x, L.attnNorm, T, c.dim, c.normEps);
+      be.matmul(q, xb, L.wq, T, qDim, c.dim);
+      be.matmul(k, xb, L.wk, T, kvDim, c.dim);
+      be.matmul(v, xb, L.wv, T, kvDim, c.dim);
+      if (L.bq && L.bk && L.bv) {
+        addRowBias(be, q, L.bq, T);
+        addRowBias(be, k, L.bk, T);
+        addRowBias(be, v, L.bv, T);
+      }
+      for (let t = 0; t < T; t++) {
+        be.rope(
+          q.subarray(t * qDim, (t + 1) * qDim),
+          c.nHeads,
+          c.headDim,
+          pos0 + t,
+          this.invFreq,
+          c.ropeStyle,
+        );
+        be.rope(
+          k.subarray(t * kvDim, (t + 1) * kvDim),
+          c.nKvHeads,
+          c.headDim,
+          pos0 + t,
+          this.invFreq,
+          c.ropeStyle,
+        );
+      }
+      // the new keys and values join the cache, then every token attends to all positions up to its own
+      cache.keys[l].set(k, pos0 * kvDim);
+      cache.values[l].set(v, pos0 * kvDim);
+      be.attention(att, q, cache.keys[l], cache.values[l], {
+        tokens: T,
+        pos0,
+        heads: c.nHeads,
+        kvHeads: c.nKvHeads,
+        headDim: c.headDim,
+      });
+      be.matmul(proj, att, L.wo, T, c.dim, qDim);
+      be.add(x, x, proj);
+
+      // SwiGLU feed-forward: w2(silu(w1 x) * w3 x)
+      be.rmsnorm(xb, x, L.ffnNorm, T, c.dim, c.normEps);
+      be.matmul(hb, xb, L.w1, T, c.hiddenDim, c.dim);
+      be.matmul(hb2, xb, L.w3, T, c.hiddenDim, c.dim);
+      be.silu(hb, hb);
+      be.mul(hb, hb, hb2);
+      be.matmul(proj, hb, L.w2, T, c.dim, c.hiddenDim);
+      be.add(x, x, proj);
+    }
+    cache.length = pos0 + T;
+
+    // final norm and classifier, for the last token only unless every token's logits are wanted
+    if (logitsFor === 'none') return s.logits;
+    const n = logitsFor === 'all' ? T : 1;
+    const xs = x.subarray((T - n) * c.dim, T * c.dim);
+    const xn = xb.subarray(0, n * c.dim);
+    be.rmsnorm(xn, xs, w.finalNorm, n, c.dim, c.normEps);
+    const logits = s.logits.subarray(0, n * c.vocabSize);
+    be.matmul(logits, xn, w.output, n, c.vocabSize, c.dim);
+    return logits;
+  }
+}
+
+function addRowBias(be: Backend, a: Float32Array, bias: Float32Array, rows: number): void {
+  const width = bias.length;
+  for (let r = 0; r < rows; r++) {
+    const row = a.subarray(r * width, (r + 1) * width);
+    be.add(row, row, bias);
+  }
+}
