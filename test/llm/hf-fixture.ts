@@ -1,0 +1,143 @@
+/**
+ * stories260K rewritten as a Hugging Face model folder: Q/K rows permuted to the rotate-half
+ * layout as transformers' convert_llama_weights_to_hf.py does, HF tensor names, config.json, and a
+ * tokenizer.json whose BPE merges are derived from the SentencePiece scores (as HF's converter does).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readLlama2cCheckpoint, readLlama2cTokenizer } from '../../src/formats/llama2c.js';
+import { writeSafetensors, writeSafetensorsSharded } from '../../src/formats/safetensors.js';
+import { globalTensorName, layerTensorName } from '../../src/llm/weights.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { STORIES } from '../helpers.js';
+
+/** Meta row 2i + c of each head moves to row c · headDim/2 + i (pairs become halves). */
+export function permuteToHalves(w: Tensor, heads: number): Tensor {
+  const [rows, cols] = w.shape;
+  const headDim = rows / heads;
+  const src = w.toFloat32();
+  const out = new Float32Array(src.length);
+  for (let h = 0; h < heads; h++)
+    for (let i = 0; i < headDim / 2; i++)
+      for (let c = 0; c < 2; c++) {
+        const from = h * headDim + 2 * i + c;
+        const to = h * headDim + c * (headDim / 2) + i;
+        out.set(src.subarray(from * cols, (from + 1) * cols), to * cols);
+      }
+  return Tensor.fromFloat32([rows, cols], out);
+}
+
+export function writeStoriesAsHF(dir: string, options: { shardBytes?: number } = {}): void {
+  const ckpt = readLlama2cCheckpoint(join(STORIES, 'stories260K.bin'));
+  const c = ckpt.config;
+  const tensors: [string, Tensor][] = [[globalTensorName('hf', 'embed'), ckpt.read('tok_embeddings.weight')]];
+  const meta = {
+    attnNorm: 'attention_norm',
+    wq: 'attention.wq',
+    wk: 'attention.wk',
+    wv: 'attention.wv',
+    wo: 'attention.wo',
+    ffnNorm: 'ffn_norm',
+    w1: 'feed_forward.w1',
+    w2: 'feed_forward.w2',
+    w3: 'feed_forward.w3',
+  } as const;
+  for (let l = 0; l < c.nLayers; l++)
+    for (const [key, name] of Object.entries(meta)) {
+      let t = ckpt.read(`layers.${l}.${name}.weight`);
+      if (key === 'wq') t = permuteToHalves(t, c.nHeads);
+      if (key === 'wk') t = permuteToHalves(t, c.nKvHeads);
+      tensors.push([layerTensorName('hf', l, key as keyof typeof meta), t]);
+    }
+  tensors.push([globalTensorName('hf', 'finalNorm'), ckpt.read('norm.weight')]);
+  ckpt.close();
+  if (options.shardBytes) writeSafetensorsSharded(dir, tensors, options.shardBytes, { format: 'pt' });
+  else writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+
+  const json = (name: string, value: unknown) =>
+    writeFileSync(join(dir, name), JSON.stringify(value, null, 1));
+  json('config.json', {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: c.dim,
+    intermediate_size: c.hiddenDim,
+    num_hidden_layers: c.nLayers,
+    num_attention_heads: c.nHeads,
+    num_key_value_heads: c.nKvHeads,
+    vocab_size: c.vocabSize,
+    max_position_embeddings: c.seqLen,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+    torch_dtype: 'float32',
+  });
+  json('generation_config.json', { bos_token_id: 1, eos_token_id: 2 });
+  json('tokenizer_config.json', {
+    add_bos_token: true,
+    add_eos_token: false,
+    bos_token: '<s>',
+    eos_token: '</s>',
+    unk_token: '<unk>',
+  });
+  json('tokenizer.json', sentencePieceTokenizerJson());
+}
+
+function sentencePieceTokenizerJson(): object {
+  const tok = readLlama2cTokenizer(join(STORIES, 'tok512.bin'));
+  const pieces = tok.pieces.map((_, i) =>
+    i === 1 ? '<s>' : i === 2 ? '</s>' : tok.piece(i).replaceAll(' ', '▁'),
+  );
+  const vocab = Object.fromEntries(pieces.map((p, i) => [p, i]));
+  // every way to split a token into two tokens is a merge, ranked by the merged token's score
+  const merges: [string, number][] = [];
+  pieces.forEach((p, id) => {
+    if (id < 259) return;
+    const chars = [...p];
+    for (let k = 1; k < chars.length; k++) {
+      const a = chars.slice(0, k).join('');
+      const b = chars.slice(k).join('');
+      if (a in vocab && b in vocab) merges.push([`${a} ${b}`, tok.scores[id]]);
+    }
+  });
+  merges.sort((x, y) => y[1] - x[1]);
+  const special = (id: number) => ({
+    id,
+    content: pieces[id],
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  return {
+    version: '1.0',
+    added_tokens: [special(0), special(1), special(2)],
+    normalizer: {
+      type: 'Sequence',
+      normalizers: [
+        { type: 'Prepend', prepend: '▁' },
+        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+      ],
+    },
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: {
+      type: 'Sequence',
+      decoders: [
+        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+        { type: 'ByteFallback' },
+        { type: 'Fuse' },
+        { type: 'Strip', content: ' ', start: 1, stop: 0 },
+      ],
+    },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      fuse_unk: true,
+      byte_fallback: true,
+      vocab,
+      merges: merges.map(([m]) => m),
+    },
+  };
+}
