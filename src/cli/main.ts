@@ -3,6 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { FormatError } from '../formats/errors.js';
+import { ModelConfigError } from '../llm/config.js';
+import { ContextOverflowError } from '../llm/kv-cache.js';
+import { TokenizerError } from '../tokenizer/tokenizer.js';
+import { registerChat } from './chat.js';
+import { registerEval } from './eval.js';
+import { registerGenerate } from './generate.js';
 import { formatSummary, inspectFile } from './inspect.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -32,14 +38,17 @@ program
     else console.log(formatSummary(summary, opts.tensors ?? false));
   });
 
+registerGenerate(program);
+registerChat(program);
+registerEval(program);
+
+/** Errors about the user's input: one line, no stack trace. */
+const USER_ERRORS = [FormatError, ModelConfigError, TokenizerError, ContextOverflowError, RangeError];
+
 try {
   await program.parseAsync();
 } catch (err) {
-  if (
-    err instanceof FormatError ||
-    (err as NodeJS.ErrnoException).code === 'ENOENT' ||
-    err instanceof RangeError
-  ) {
+  if (USER_ERRORS.some((type) => err instanceof type) || (err as NodeJS.ErrnoException).code === 'ENOENT') {
     console.error(`effml: ${(err as Error).message}`);
     process.exit(1);
   }

@@ -1,6 +1,6 @@
 /** Hugging Face tokenizer.json (BPE, byte-level BPE, Unigram, WordPiece) through @huggingface/tokenizers. */
 import { Tokenizer as HFTokenizerImpl } from '@huggingface/tokenizers';
-import { type StreamDecoder, type Tokenizer, TokenizerError } from './tokenizer.js';
+import { type EncodeOptions, type StreamDecoder, type Tokenizer, TokenizerError } from './tokenizer.js';
 
 export interface HFTokenizerOptions {
   bos: number | null;
@@ -34,7 +34,12 @@ export class HFTokenizer implements Tokenizer {
     return this.impl.token_to_id(token);
   }
 
-  encode(text: string, options: { bos?: boolean } = {}): number[] {
+  tokenText(id: number): string {
+    return this.impl.id_to_token(id) ?? '';
+  }
+
+  /** Added (special) tokens in the text are always matched: the library has no switch for it. */
+  encode(text: string, options: EncodeOptions = {}): number[] {
     // The tokenizer's post-processor adds BOS where the model wants it; we add or drop it ourselves
     // so that `bos` means the same for every tokenizer.
     const ids = this.impl.encode(text, { add_special_tokens: false }).ids;

@@ -5,7 +5,7 @@
  * the highest score is merged, leftmost first among equals, until no pair merges. A heap keeps
  * that O(n log n) instead of run.c's O(n²), with the same result.
  */
-import { type StreamDecoder, type Tokenizer, TokenizerError } from './tokenizer.js';
+import { type EncodeOptions, type StreamDecoder, type Tokenizer, TokenizerError } from './tokenizer.js';
 
 export const TokenType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
@@ -65,13 +65,46 @@ export class SentencePieceBPE implements Tokenizer {
     });
   }
 
-  encode(text: string, options: { bos?: boolean } = {}): number[] {
+  encode(text: string, options: EncodeOptions = {}): number[] {
     const out: number[] = [];
     if ((options.bos ?? true) && this.bos !== null) out.push(this.bos);
-    if (text === '') return out;
+    if (!options.special) return out.concat(this.encodeText(text, true));
+    // As llama.cpp: control tokens split the text, and text after one gets the space prefix again.
+    let prevSpecial = true;
+    for (const part of this.splitSpecial(text)) {
+      if (typeof part === 'number') out.push(part);
+      else out.push(...this.encodeText(part, prevSpecial));
+      prevSpecial = typeof part === 'number';
+    }
+    return out;
+  }
+
+  private specialPattern: RegExp | null | undefined;
+
+  private splitSpecial(text: string): (string | number)[] {
+    if (this.specialPattern === undefined) {
+      const specials = this.pieces
+        .filter(
+          (p, id) =>
+            (this.types[id] === TokenType.CONTROL || this.types[id] === TokenType.USER_DEFINED) &&
+            p.length > 0,
+        )
+        .sort((a, b) => b.length - a.length)
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      this.specialPattern = specials.length ? new RegExp(`(${specials.join('|')})`) : null;
+    }
+    if (!this.specialPattern) return [text];
+    return text
+      .split(this.specialPattern)
+      .map((part, i) => (i % 2 === 1 ? this.pieces.indexOf(part) : part))
+      .filter((part) => part !== '');
+  }
+
+  private encodeText(text: string, spacePrefix: boolean): number[] {
+    if (text === '') return [];
     const symbols: string[] = [];
     const ids: number[] = [];
-    for (const ch of (this.addSpacePrefix ? ' ' : '') + text) {
+    for (const ch of (this.addSpacePrefix && spacePrefix ? ' ' : '') + text) {
       const id = this.lookup.get(ch);
       if (id !== undefined) {
         symbols.push(ch);
@@ -88,7 +121,7 @@ export class SentencePieceBPE implements Tokenizer {
         ids.push(byteId);
       }
     }
-    return out.concat(this.merge(symbols, ids));
+    return this.merge(symbols, ids);
   }
 
   /** The BPE merge loop over a doubly linked list of symbols, best pair from a heap. */
@@ -144,9 +177,8 @@ export class SentencePieceBPE implements Tokenizer {
     };
   }
 
-  /** The token's text as stored (for inspection and tests). */
-  piece(id: number): string {
-    return this.pieces[id];
+  tokenText(id: number): string {
+    return this.pieces[id] ?? '';
   }
 
   typeOf(id: number): number {

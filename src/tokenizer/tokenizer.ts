@@ -7,11 +7,22 @@ export interface Tokenizer {
   readonly stopIds: ReadonlySet<number>;
   /** the model's chat template (Jinja), if it has one */
   readonly chatTemplate: string | null;
-  /** Token ids of `text`; `bos` prepends the BOS token when the model has one (default true). */
-  encode(text: string, options?: { bos?: boolean }): number[];
+  /**
+   * Token ids of `text`; `bos` prepends the BOS token when the model has one (default true);
+   * `special` turns the text of control tokens (e.g. "<|im_start|>" in a rendered chat template)
+   * into those tokens (default false: all text is text).
+   */
+  encode(text: string, options?: EncodeOptions): number[];
+  /** The token as the vocabulary stores it (e.g. "<s>"). */
+  tokenText(id: number): string;
   decode(ids: readonly number[]): string;
   /** A decoder for streaming after token `prev` (if any): text is released once its UTF-8 bytes are complete. */
   decoder(prev?: number): StreamDecoder;
+}
+
+export interface EncodeOptions {
+  bos?: boolean;
+  special?: boolean;
 }
 
 export interface StreamDecoder {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FileSummary } from '../../src/cli/inspect.js';
-import { REPO, SHARED } from '../helpers.js';
+import { REPO, SHARED, tempDir } from '../helpers.js';
 
 const CLI = join(REPO, 'dist/src/cli/main.js');
 
@@ -70,4 +70,57 @@ test('inspect prints a readable table with --tensors, and a clear error for what
     assert.match(bad.stderr, /^effml: .*(not a supported model file|no such file)/);
     assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/); // no stack trace
   }
+});
+
+test('generate streams the bundled model greedily as run.c, and --json reports counts', () => {
+  const r = effml('generate', '-p', 'Once upon a time', '--temp', '0', '-n', '40');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    'Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.\n',
+  );
+  const j = JSON.parse(effml('generate', '--json', '-n', '7', '--seed', '3').stdout) as Record<
+    string,
+    unknown
+  >;
+  assert.equal(j.generatedTokens, 7);
+  assert.equal(j.promptTokens, 1);
+  assert.deepEqual(JSON.parse(effml('generate', '--json', '-n', '7', '--seed', '3').stdout).tokens, j.tokens);
+});
+
+test('eval ppl --per-line reproduces run.c on the first 100 lines', () => {
+  const dir = tempDir();
+  const lines = readFileSync(join(SHARED, 'datasets/tinystories/tinystories_validation_head.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .slice(0, 100);
+  writeFileSync(join(dir, 'head.txt'), lines.join('\n'));
+  const r = effml(
+    'eval',
+    'ppl',
+    join(REPO, 'models/stories260K/stories260K.bin'),
+    '--text',
+    join(dir, 'head.txt'),
+    '--per-line',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { perplexity: number; meanNll: number; tokens: number };
+  assert.equal(j.tokens, 9619);
+  assert.equal(j.perplexity.toFixed(4), '4.1857');
+});
+
+test('chat reads turns from a pipe; model errors are one clear line', () => {
+  const r = spawnSync(process.execPath, [CLI, 'chat', '-n', '8', '--seed', '1'], {
+    input: 'Hello\n/reset\nHi again\n/exit\n',
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\(conversation reset\)/);
+  const dir = tempDir();
+  copyFileSync(join(REPO, 'models/stories260K/stories260K.bin'), join(dir, 'model.bin'));
+  const bad = effml('generate', join(dir, 'model.bin'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^effml: .*carry no tokenizer; give one with --tokenizer/);
 });

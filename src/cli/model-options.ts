@@ -1,0 +1,47 @@
+/** Options every command that runs a model shares, and loading with a progress line. */
+import type { Command } from 'commander';
+import type { BackendName } from '../kernels/index.js';
+import { type LoadedModel, loadModel } from '../llm/load.js';
+import { progress } from './progress.js';
+
+export interface ModelOptions {
+  tokenizer?: string;
+  threads?: string;
+  backend?: BackendName;
+}
+
+export function addModelOptions(command: Command): Command {
+  return command
+    .option('--tokenizer <file>', 'tokenizer.bin for a llama2.c checkpoint')
+    .option('-t, --threads <n>', 'compute threads (default: EFFML_THREADS or all cores)')
+    .option('--backend <name>', 'wasm or reference', 'wasm');
+}
+
+export function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return n;
+}
+
+export function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new RangeError(`${name} must be a number, got ${value}`);
+  return n;
+}
+
+export async function openModel(path: string | undefined, o: ModelOptions): Promise<LoadedModel> {
+  const bar = progress('loading');
+  try {
+    return await loadModel(path, {
+      tokenizer: o.tokenizer,
+      threads: positiveInt('--threads', o.threads),
+      backend: o.backend,
+      onProgress: (done, total) => bar.update(done, total),
+    });
+  } finally {
+    bar.done();
+  }
+}

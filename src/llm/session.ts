@@ -1,0 +1,151 @@
+/**
+ * A generation session: the model, its tokenizer and one KV cache holding the conversation so far.
+ * Each call feeds only the tokens the cache does not hold yet, so a chat turn prefills just its own
+ * text. Generation yields to the event loop between tokens, so it can be aborted (Ctrl-C, a closed
+ * connection) through an AbortSignal.
+ */
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { KVCache } from './kv-cache.js';
+import type { LlamaModel } from './model.js';
+import { Sampler, type SamplingOptions } from './sampler.js';
+
+export interface GenerateOptions extends SamplingOptions {
+  /** most tokens to generate (default 128) */
+  maxTokens?: number;
+  /** strings that end the generation; the text stops before them */
+  stop?: string[];
+  signal?: AbortSignal;
+  /** called with each piece of text as soon as it is final */
+  onText?: (text: string) => void;
+}
+
+export type StopReason = 'eos' | 'stop' | 'length' | 'context' | 'aborted';
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  promptTokens: number;
+  stopReason: StopReason;
+  /** seconds spent on the prompt, and on generated tokens */
+  prefillSeconds: number;
+  decodeSeconds: number;
+}
+
+export class Session {
+  /** the tokens whose keys and values are in the cache, in order */
+  readonly history: number[] = [];
+  readonly cache: KVCache;
+
+  constructor(
+    readonly model: LlamaModel,
+    readonly tokenizer: Tokenizer,
+  ) {
+    this.cache = model.newCache();
+  }
+
+  reset(): void {
+    this.history.length = 0;
+    this.cache.truncate(0);
+  }
+
+  /**
+   * Continues from `prompt` (token ids): tokens that extend what the cache holds are fed; if the
+   * prompt diverges from the history, the cache is rewound to the common prefix first.
+   */
+  async generate(prompt: readonly number[], options: GenerateOptions = {}): Promise<GenerateResult> {
+    const maxTokens = options.maxTokens ?? 128;
+    const sampler = new Sampler(options);
+    const stops = options.stop?.filter((s) => s.length > 0) ?? [];
+    if (prompt.length === 0)
+      throw new RangeError('the prompt has no tokens (an empty prompt needs a BOS token)');
+
+    const t0 = performance.now();
+    let common = 0;
+    while (common < this.history.length && common < prompt.length && this.history[common] === prompt[common])
+      common++;
+    // the last prompt token is always fed again when everything is cached, to get its logits
+    if (common === prompt.length) common--;
+    this.history.length = common;
+    this.cache.truncate(common);
+    let logits = this.feed(prompt.slice(common));
+    const prefillSeconds = (performance.now() - t0) / 1000;
+
+    const t1 = performance.now();
+    const decoder = this.tokenizer.decoder(prompt[prompt.length - 1]);
+    const generated: number[] = [];
+    let text = '';
+    let pending = ''; // text held back while it could still be the start of a stop string
+    let stopReason: StopReason = 'length';
+    const emit = (piece: string) => {
+      if (piece === '') return;
+      text += piece;
+      options.onText?.(piece);
+    };
+    while (generated.length < maxTokens) {
+      if (options.signal?.aborted) {
+        stopReason = 'aborted';
+        break;
+      }
+      const next = sampler.sample(logits, this.history);
+      if (this.tokenizer.stopIds.has(next)) {
+        stopReason = 'eos';
+        break;
+      }
+      generated.push(next);
+      pending += decoder.push(next);
+      const hit = firstStop(pending, stops);
+      if (hit >= 0) {
+        emit(pending.slice(0, hit));
+        pending = '';
+        stopReason = 'stop';
+        break;
+      }
+      const keep = longestStopPrefix(pending, stops);
+      emit(pending.slice(0, pending.length - keep));
+      pending = pending.slice(pending.length - keep);
+      if (generated.length === maxTokens) break;
+      if (this.cache.length >= this.cache.capacity) {
+        stopReason = 'context';
+        break;
+      }
+      logits = this.feed([next]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (stopReason !== 'stop') emit(pending);
+    return {
+      text,
+      tokens: generated,
+      promptTokens: prompt.length,
+      stopReason,
+      prefillSeconds,
+      decodeSeconds: (performance.now() - t1) / 1000,
+    };
+  }
+
+  private feed(tokens: readonly number[]): Float32Array {
+    const logits = this.model.forward(tokens, this.cache);
+    this.history.push(...tokens);
+    return logits;
+  }
+}
+
+function firstStop(text: string, stops: string[]): number {
+  let at = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s);
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  return at;
+}
+
+/** Length of the longest suffix of `text` that is a proper prefix of some stop string. */
+function longestStopPrefix(text: string, stops: string[]): number {
+  let best = 0;
+  for (const s of stops)
+    for (let n = Math.min(s.length - 1, text.length); n > best; n--)
+      if (text.endsWith(s.slice(0, n))) {
+        best = n;
+        break;
+      }
+  return best;
+}
