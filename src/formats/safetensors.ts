@@ -10,7 +10,13 @@ import { Tensor } from '../tensor/tensor.js';
 import { type ChunkWriter, writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
 import { type ByteSource, openSource } from './source.js';
-import { type NamedTensors, type TensorFile, type TensorInfo, checkNoOverlap } from './tensor-file.js';
+import {
+  type NamedTensors,
+  type TensorFile,
+  type TensorInfo,
+  type TensorLike,
+  checkNoOverlap,
+} from './tensor-file.js';
 
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
@@ -250,7 +256,7 @@ export function writeSafetensorsSharded(
   maxShardBytes: number,
   metadata: Record<string, string> = {},
 ): string[] {
-  const shards: [string, Tensor][][] = [[]];
+  const shards: [string, TensorLike][][] = [[]];
   let size = 0;
   for (const entry of tensors) {
     const last = shards[shards.length - 1];

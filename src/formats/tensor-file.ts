@@ -1,4 +1,4 @@
-import type { DType } from '../tensor/dtype.js';
+import { type DType, byteSizeOf } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export interface TensorInfo {
@@ -14,8 +14,35 @@ export interface TensorInfo {
   byteLength: number;
 }
 
+/** What a writer needs of a tensor: a Tensor, or a LazyTensor made only when its bytes are written. */
+export type TensorLike = Pick<Tensor, 'dtype' | 'shape' | 'byteLength' | 'bytes'>;
+
 /** Tensors to write, in file order. */
-export type NamedTensors = ReadonlyArray<readonly [string, Tensor]>;
+export type NamedTensors = ReadonlyArray<readonly [string, TensorLike]>;
+
+/** A tensor computed when a writer asks for its bytes, so that a large file never sits in memory whole. */
+export class LazyTensor implements TensorLike {
+  readonly byteLength: number;
+
+  constructor(
+    readonly dtype: DType,
+    readonly shape: readonly number[],
+    private readonly make: () => Tensor,
+  ) {
+    this.byteLength = byteSizeOf(dtype, shape);
+    if (Number.isNaN(this.byteLength))
+      throw new RangeError(`invalid shape [${shape.join(', ')}] for dtype ${dtype}`);
+  }
+
+  get bytes(): Uint8Array {
+    const t = this.make();
+    if (t.dtype !== this.dtype || t.shape.join() !== this.shape.join())
+      throw new RangeError(
+        `lazy tensor made ${t.dtype} [${t.shape}], promised ${this.dtype} [${this.shape}]`,
+      );
+    return t.bytes;
+  }
+}
 
 /** A parsed model file: its tensor table is in memory, tensor data is read on demand. */
 export interface TensorFile {

@@ -49,11 +49,27 @@ export interface Backend {
   readonly threads: number;
   /** An f32 array this backend computes on without copying (WASM: inside its shared heap). */
   allocF32(n: number): Float32Array;
+  /** Raw bytes this backend computes on without copying (quantized weights). */
+  allocBytes(n: number): Uint8Array;
   /** Frees what this backend holds (worker threads). */
   dispose(): void;
 
   /** out[M, N] = a[M, K] · w[N, K]ᵀ */
   matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void;
+  /**
+   * out[M, N] = a[M, K] · w[N, K]ᵀ with w in a block-quantized format (q8_0): as ggml's
+   * vec_dot_q8_0_q8_0, each activation row is quantized to q8_0 blocks and the dot products are
+   * integer per block, scaled by both blocks' d. K must be a multiple of 32.
+   */
+  matmulQuantized(
+    out: Float32Array,
+    a: Float32Array,
+    w: Uint8Array,
+    dtype: 'q8_0',
+    M: number,
+    N: number,
+    K: number,
+  ): void;
   /** out[N] = w[N, K] · x[K] */
   matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void;
   dot(a: Float32Array, b: Float32Array): number;

@@ -35,6 +35,18 @@ export interface KernelExports {
   dequantize_q8_0(dst: number, src: number, blocks: number): void;
   dequantize_q4_0(dst: number, src: number, blocks: number): void;
   dequantize_q4_1(dst: number, src: number, blocks: number): void;
+  quantize_act_q8(x: number, xq: number, xd: number, K: number): void;
+  matmul_q8_0(
+    out: number,
+    w: number,
+    xq: number,
+    xd: number,
+    M: number,
+    N: number,
+    K: number,
+    r0: number,
+    r1: number,
+  ): void;
   stream_sum_f32(p: number, n: number): number;
 }
 

@@ -7,7 +7,7 @@ import type { KernelExports } from './kernel-exports.js';
 
 export const CTRL = { GEN: 0, DONE: 1, OP: 2, ROWS: 3, GRAIN: 4, ARGS: 5 } as const;
 export const CTRL_INTS = 24;
-export const OP = { EXIT: 0, MATVEC: 1, MATVEC_STREAM: 2, MATMUL: 3, ATTENTION: 4 } as const;
+export const OP = { EXIT: 0, MATVEC: 1, MATVEC_STREAM: 2, MATMUL: 3, ATTENTION: 4, MATMUL_Q8_0: 5 } as const;
 
 /** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of `grain` (a kernel's tile height). */
 export function sliceRows(rows: number, index: number, threads: number, grain: number): [number, number] {
@@ -29,6 +29,19 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
       break;
     case OP.MATMUL:
       k.matmul_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5], r0, r1);
+      break;
+    case OP.MATMUL_Q8_0:
+      k.matmul_q8_0(
+        ctrl[a],
+        ctrl[a + 1],
+        ctrl[a + 2],
+        ctrl[a + 3],
+        ctrl[a + 4],
+        ctrl[a + 5],
+        ctrl[a + 6],
+        r0,
+        r1,
+      );
       break;
     case OP.ATTENTION: {
       // args: out, q, keys, values, scores (one stride of scratch per thread), stride, T, pos0, heads, kvHeads, headDim

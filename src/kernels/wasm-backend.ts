@@ -141,6 +141,37 @@ export class WasmBackend extends ReferenceBackend {
     });
   }
 
+  override allocBytes(n: number): Uint8Array {
+    const ptr = this.alloc(n);
+    return new Uint8Array(this.heap(), ptr, n);
+  }
+
+  override matmulQuantized(
+    out: Float32Array,
+    a: Float32Array,
+    w: Uint8Array,
+    dtype: 'q8_0',
+    M: number,
+    N: number,
+    K: number,
+  ): void {
+    if (dtype !== 'q8_0' || K % 32 !== 0)
+      throw new RangeError('matmulQuantized supports q8_0 with K a multiple of 32');
+    checkLength('matmulQuantized out', out, M * N);
+    checkLength('matmulQuantized a', a, M * K);
+    checkLength('matmulQuantized w', w, (N * K * 34) / 32);
+    this.withPointers((p) => {
+      const [po, pa, pw] = [p(out, true), p(a), p(w)];
+      const xq = this.alloc(M * K * 2);
+      const xd = this.alloc((M * K) / 8);
+      for (let m = 0; m < M; m++)
+        this.kernels.quantize_act_q8(pa + m * K * 4, xq + m * K * 2, xd + (m * K) / 8, K);
+      const args = [po, pw, xq, xd, M, N, K];
+      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_Q8_0, N, 4, args);
+      else this.kernels.matmul_q8_0(po, pw, xq, xd, M, N, K, 0, N);
+    });
+  }
+
   override matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void {
     checkLength('matvec out', out, N);
     checkLength('matvec w', w, N * K);

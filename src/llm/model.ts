@@ -7,7 +7,7 @@
 import type { Backend } from '../kernels/backend.js';
 import { type LlamaConfig, ropeFrequencies } from './config.js';
 import { KVCache } from './kv-cache.js';
-import type { LlamaWeights } from './weights.js';
+import type { Linear, LlamaWeights } from './weights.js';
 
 export const DEFAULT_MAX_BATCH = 64;
 
@@ -103,9 +103,9 @@ export class LlamaModel {
       const L = w.layers[l];
       // attention: rmsnorm, q/k/v projections (+ bias), RoPE at each token's position
       be.rmsnorm(xb, x, L.attnNorm, T, c.dim, c.normEps);
-      be.matmul(q, xb, L.wq, T, qDim, c.dim);
-      be.matmul(k, xb, L.wk, T, kvDim, c.dim);
-      be.matmul(v, xb, L.wv, T, kvDim, c.dim);
+      linear(be, q, xb, L.wq, T, qDim, c.dim);
+      linear(be, k, xb, L.wk, T, kvDim, c.dim);
+      linear(be, v, xb, L.wv, T, kvDim, c.dim);
       if (L.bq && L.bk && L.bv) {
         addRowBias(be, q, L.bq, T);
         addRowBias(be, k, L.bk, T);
@@ -139,16 +139,16 @@ export class LlamaModel {
         kvHeads: c.nKvHeads,
         headDim: c.headDim,
       });
-      be.matmul(proj, att, L.wo, T, c.dim, qDim);
+      linear(be, proj, att, L.wo, T, c.dim, qDim);
       be.add(x, x, proj);
 
       // SwiGLU feed-forward: w2(silu(w1 x) * w3 x)
       be.rmsnorm(xb, x, L.ffnNorm, T, c.dim, c.normEps);
-      be.matmul(hb, xb, L.w1, T, c.hiddenDim, c.dim);
-      be.matmul(hb2, xb, L.w3, T, c.hiddenDim, c.dim);
+      linear(be, hb, xb, L.w1, T, c.hiddenDim, c.dim);
+      linear(be, hb2, xb, L.w3, T, c.hiddenDim, c.dim);
       be.silu(hb, hb);
       be.mul(hb, hb, hb2);
-      be.matmul(proj, hb, L.w2, T, c.dim, c.hiddenDim);
+      linear(be, proj, hb, L.w2, T, c.dim, c.hiddenDim);
       be.add(x, x, proj);
     }
     cache.length = pos0 + T;
@@ -160,9 +160,23 @@ export class LlamaModel {
     const xn = xb.subarray(0, n * c.dim);
     be.rmsnorm(xn, xs, w.finalNorm, n, c.dim, c.normEps);
     const logits = s.logits.subarray(0, n * c.vocabSize);
-    be.matmul(logits, xn, w.output, n, c.vocabSize, c.dim);
+    linear(be, logits, xn, w.output, n, c.vocabSize, c.dim);
     return logits;
   }
+}
+
+/** out[M, N] = x[M, K] · Wᵀ, through the kernel for W's format. */
+function linear(
+  be: Backend,
+  out: Float32Array,
+  x: Float32Array,
+  w: Linear,
+  M: number,
+  N: number,
+  K: number,
+): void {
+  if (w.dtype === 'f32') be.matmul(out, x, w.data, M, N, K);
+  else be.matmulQuantized(out, x, w.data, w.dtype, M, N, K);
 }
 
 function addRowBias(be: Backend, a: Float32Array, bias: Float32Array, rows: number): void {

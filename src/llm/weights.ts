@@ -8,22 +8,25 @@ import type { TensorFile } from '../formats/tensor-file.js';
 import { DTYPES } from '../tensor/dtype.js';
 import type { LlamaConfig } from './config.js';
 
+/** A weight matrix [N, K] as the matmul kernels take it: f32, or q8_0 blocks kept as stored. */
+export type Linear = { dtype: 'f32'; data: Float32Array } | { dtype: 'q8_0'; data: Uint8Array };
+
 export interface LayerWeights {
   attnNorm: Float32Array;
-  wq: Float32Array;
-  wk: Float32Array;
-  wv: Float32Array;
-  wo: Float32Array;
+  wq: Linear;
+  wk: Linear;
+  wv: Linear;
+  wo: Linear;
   bq: Float32Array | null;
   bk: Float32Array | null;
   bv: Float32Array | null;
   ffnNorm: Float32Array;
   /** gate */
-  w1: Float32Array;
+  w1: Linear;
   /** down */
-  w2: Float32Array;
+  w2: Linear;
   /** up */
-  w3: Float32Array;
+  w3: Linear;
 }
 
 export interface LlamaWeights {
@@ -31,7 +34,7 @@ export interface LlamaWeights {
   layers: LayerWeights[];
   finalNorm: Float32Array;
   /** the classifier; the embedding itself when tied */
-  output: Float32Array;
+  output: Linear;
 }
 
 export type NamingScheme = 'gguf' | 'meta' | 'hf';
@@ -111,7 +114,7 @@ export function loadWeights(
   const total = 2 + c.nLayers * perLayer + (c.tiedEmbeddings ? 0 : 1);
   let done = 0;
 
-  const load = (name: string, shape: number[]): Float32Array => {
+  const read = (name: string, shape: number[]) => {
     const info = infos.get(name);
     if (!info) throw new FormatError(file.path, `missing tensor ${name}`);
     if (info.shape.join() !== shape.join())
@@ -120,35 +123,50 @@ export function loadWeights(
         `tensor ${name} has shape [${info.shape.join(', ')}], the config implies [${shape.join(', ')}]`,
       );
     const t = file.read(name);
-    const n = shape.reduce((a, b) => a * b, 1);
-    const out = backend.allocF32(n);
+    onTensor(++done, total);
+    return t;
+  };
+  /** An f32 copy in the backend's memory, dequantized or converted as needed. */
+  const load = (name: string, shape: number[]): Float32Array => {
+    const t = read(name, shape);
+    const out = backend.allocF32(t.numel);
     if (t.dtype === 'f32') out.set(t.data as Float32Array);
     else if (DTYPES[t.dtype].blockSize > 1 || t.dtype === 'f16' || t.dtype === 'bf16')
-      backend.dequantize(out, t.data as Uint8Array | Uint16Array, t.dtype, n);
+      backend.dequantize(out, t.data as Uint8Array | Uint16Array, t.dtype, t.numel);
     else out.set(t.toFloat32());
-    onTensor(++done, total);
     return out;
+  };
+  /** q8_0 matrices stay q8_0 (the matmul kernels take them as they are); others become f32. */
+  const linear = (name: string, shape: number[]): Linear => {
+    if (infos.get(name)?.dtype !== 'q8_0') return { dtype: 'f32', data: load(name, shape) };
+    const t = read(name, shape);
+    const out = backend.allocBytes(t.byteLength);
+    out.set(t.bytes);
+    return { dtype: 'q8_0', data: out };
   };
   const names = GLOBAL_NAMES[scheme];
   const embed = load(names.embed, [c.vocabSize, c.dim]);
   const layers = Array.from({ length: c.nLayers }, (_, l): LayerWeights => {
     const get = (key: LayerKey, shape: number[]) => load(layerTensorName(scheme, l, key), shape);
+    const mat = (key: LayerKey, shape: number[]) => linear(layerTensorName(scheme, l, key), shape);
     return {
       attnNorm: get('attnNorm', [c.dim]),
-      wq: get('wq', [qDim, c.dim]),
-      wk: get('wk', [kvDim, c.dim]),
-      wv: get('wv', [kvDim, c.dim]),
-      wo: get('wo', [c.dim, qDim]),
+      wq: mat('wq', [qDim, c.dim]),
+      wk: mat('wk', [kvDim, c.dim]),
+      wv: mat('wv', [kvDim, c.dim]),
+      wo: mat('wo', [c.dim, qDim]),
       bq: c.attentionBias ? get('bq', [qDim]) : null,
       bk: c.attentionBias ? get('bk', [kvDim]) : null,
       bv: c.attentionBias ? get('bv', [kvDim]) : null,
       ffnNorm: get('ffnNorm', [c.dim]),
-      w1: get('w1', [c.hiddenDim, c.dim]),
-      w2: get('w2', [c.dim, c.hiddenDim]),
-      w3: get('w3', [c.hiddenDim, c.dim]),
+      w1: mat('w1', [c.hiddenDim, c.dim]),
+      w2: mat('w2', [c.dim, c.hiddenDim]),
+      w3: mat('w3', [c.hiddenDim, c.dim]),
     };
   });
   const finalNorm = load(names.finalNorm, [c.dim]);
-  const output = c.tiedEmbeddings ? embed : load(names.output, [c.vocabSize, c.dim]);
+  const output: Linear = c.tiedEmbeddings
+    ? { dtype: 'f32', data: embed }
+    : linear(names.output, [c.vocabSize, c.dim]);
   return { embed, layers, finalNorm, output };
 }

@@ -9,9 +9,12 @@ import { type Tokenizer, TokenizerError } from './tokenizer.js';
 
 const BYTE_PIECE = /^<0x[0-9A-Fa-f]{2}>$/;
 
-/** llama2.c tokenizer.bin: id 0 is <unk>, 1 BOS, 2 EOS by llama2.c's convention. */
-export function tokenizerFromLlama2c(file: Llama2cTokenizerFile): Tokenizer {
-  const pieces = file.pieces.map((_, id) => file.piece(id));
+/**
+ * llama2.c tokenizer.bin: id 0 is <unk>, 1 BOS, 2 EOS by llama2.c's convention (stored as
+ * "\n<s>\n" and "\n</s>\n" so that text never matches them; named <s> and </s> here).
+ */
+export function tokenizerFromLlama2c(file: Llama2cTokenizerFile): SentencePieceBPE {
+  const pieces = file.pieces.map((_, id) => (id === 1 || id === 2 ? file.piece(id).trim() : file.piece(id)));
   const types = pieces.map((p, id) =>
     id === 0
       ? TokenType.UNKNOWN

@@ -39,7 +39,8 @@ export class SentencePieceBPE implements Tokenizer {
   private readonly tokenBytes: Uint8Array[];
   private readonly addSpacePrefix: boolean;
 
-  constructor(v: SentencePieceVocab) {
+  constructor(readonly vocab: SentencePieceVocab) {
+    const v = vocab;
     this.pieces = v.pieces;
     this.scores = v.scores;
     this.types = v.types;

@@ -1,7 +1,7 @@
 /**
  * stories260K rewritten as a Hugging Face model folder: Q/K rows permuted to the rotate-half
- * layout as transformers' convert_llama_weights_to_hf.py does, HF tensor names, config.json, and a
- * tokenizer.json whose BPE merges are derived from the SentencePiece scores (as HF's converter does).
+ * layout as transformers' convert_llama_weights_to_hf.py does, HF tensor names, config.json, and the
+ * tokenizer.json effml exports for a SentencePiece vocabulary.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +9,8 @@ import { readLlama2cCheckpoint, readLlama2cTokenizer } from '../../src/formats/l
 import { writeSafetensors, writeSafetensorsSharded } from '../../src/formats/safetensors.js';
 import { globalTensorName, layerTensorName } from '../../src/llm/weights.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { sentencePieceTokenizerConfig, sentencePieceTokenizerJson } from '../../src/tokenizer/export.js';
+import { tokenizerFromLlama2c } from '../../src/tokenizer/load.js';
 import { STORIES } from '../helpers.js';
 
 /** Meta row 2i + c of each head moves to row c · headDim/2 + i (pairs become halves). */
@@ -72,72 +74,7 @@ export function writeStoriesAsHF(dir: string, options: { shardBytes?: number } =
     torch_dtype: 'float32',
   });
   json('generation_config.json', { bos_token_id: 1, eos_token_id: 2 });
-  json('tokenizer_config.json', {
-    add_bos_token: true,
-    add_eos_token: false,
-    bos_token: '<s>',
-    eos_token: '</s>',
-    unk_token: '<unk>',
-  });
-  json('tokenizer.json', sentencePieceTokenizerJson());
-}
-
-function sentencePieceTokenizerJson(): object {
-  const tok = readLlama2cTokenizer(join(STORIES, 'tok512.bin'));
-  const pieces = tok.pieces.map((_, i) =>
-    i === 1 ? '<s>' : i === 2 ? '</s>' : tok.piece(i).replaceAll(' ', '▁'),
-  );
-  const vocab = Object.fromEntries(pieces.map((p, i) => [p, i]));
-  // every way to split a token into two tokens is a merge, ranked by the merged token's score
-  const merges: [string, number][] = [];
-  pieces.forEach((p, id) => {
-    if (id < 259) return;
-    const chars = [...p];
-    for (let k = 1; k < chars.length; k++) {
-      const a = chars.slice(0, k).join('');
-      const b = chars.slice(k).join('');
-      if (a in vocab && b in vocab) merges.push([`${a} ${b}`, tok.scores[id]]);
-    }
-  });
-  merges.sort((x, y) => y[1] - x[1]);
-  const special = (id: number) => ({
-    id,
-    content: pieces[id],
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  return {
-    version: '1.0',
-    added_tokens: [special(0), special(1), special(2)],
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [
-        { type: 'Prepend', prepend: '▁' },
-        { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
-      ],
-    },
-    pre_tokenizer: null,
-    post_processor: null,
-    decoder: {
-      type: 'Sequence',
-      decoders: [
-        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
-        { type: 'ByteFallback' },
-        { type: 'Fuse' },
-        { type: 'Strip', content: ' ', start: 1, stop: 0 },
-      ],
-    },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: '<unk>',
-      fuse_unk: true,
-      byte_fallback: true,
-      vocab,
-      merges: merges.map(([m]) => m),
-    },
-  };
+  const vocab = tokenizerFromLlama2c(readLlama2cTokenizer(join(STORIES, 'tok512.bin'))).vocab;
+  json('tokenizer_config.json', sentencePieceTokenizerConfig(vocab));
+  json('tokenizer.json', sentencePieceTokenizerJson(vocab));
 }

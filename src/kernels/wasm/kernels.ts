@@ -267,6 +267,52 @@ export function dequantize_q4_1(dst: usize, src: usize, blocks: i32): void {
   }
 }
 
+// Activations for q8_0 weights, quantized as ggml's quantize_row_q8_0 (d = max|x| / 127 per block
+// of 32, q = round half away from zero): q as i16 (ready for i32x4.dot_i16x8_s) into xq[K], d into xd[K / 32]
+export function quantize_act_q8(x: usize, xq: usize, xd: usize, K: i32): void {
+  for (let b = 0; b < K >> 5; b++) {
+    const xb = x + (<usize>b << 7);
+    let amax: f32 = 0;
+    for (let j = 0; j < 32; j++) amax = Mathf.max(amax, Mathf.abs(at(xb, j)));
+    const d = amax / 127;
+    const id: f32 = d != 0 ? <f32>1 / d : 0;
+    put(xd, b, d);
+    const qb = xq + (<usize>b << 6);
+    for (let j = 0; j < 32; j++) {
+      const v = at(xb, j) * id;
+      store<i16>(qb + (<usize>j << 1), <i16>(v < 0 ? -Mathf.floor(-v + 0.5) : Mathf.floor(v + 0.5)));
+    }
+  }
+}
+
+// sum over blocks of d_w * d_x * (q_w . q_x) for one q8_0 weight row and one quantized activation row
+@inline function dot_q8_0_q8(w: usize, xq: usize, xd: usize, blocks: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const blk = w + <usize>b * 34;
+    const q0 = v128.load(blk, 2);
+    const q1 = v128.load(blk, 18);
+    const xb = xq + (<usize>b << 6);
+    let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q0), v128.load(xb));
+    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q0), v128.load(xb, 16)));
+    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q1), v128.load(xb, 32)));
+    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q1), v128.load(xb, 48)));
+    const scale = f16_to_f32(<u32>load<u16>(blk)) * at(xd, b);
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(scale)));
+  }
+  return hsum(acc);
+}
+
+// out[m, n] = dot_q8_0_q8(w row n, activation row m) for all m < M and n in [r0, r1); each weight
+// row (34 bytes per 32 weights) stays in L1 while every activation row passes over it
+export function matmul_q8_0(out: usize, w: usize, xq: usize, xd: usize, M: i32, N: i32, K: i32, r0: i32, r1: i32): void {
+  const blocks = K >> 5;
+  const row = <usize>blocks * 34;
+  for (let n = r0; n < r1; n++)
+    for (let m = 0; m < M; m++)
+      put(out, m * N + n, dot_q8_0_q8(w + <usize>n * row, xq + (<usize>(m * K) << 1), xd + (<usize>(m * blocks) << 2), blocks));
+}
+
 // Reads n floats as fast as the core can (the bandwidth yardstick for matvec); returns their sum.
 export function stream_sum_f32(p: usize, n: i32): f32 {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
