@@ -6,10 +6,12 @@ import { FormatError } from '../formats/errors.js';
 import { ModelConfigError } from '../llm/config.js';
 import { ContextOverflowError } from '../llm/kv-cache.js';
 import { TokenizerError } from '../tokenizer/tokenizer.js';
+import { registerBench } from './bench.js';
 import { registerChat } from './chat.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { formatSummary, inspectFile } from './inspect.js';
+import { registerSynth } from './synth.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -41,6 +43,8 @@ program
 registerGenerate(program);
 registerChat(program);
 registerEval(program);
+registerBench(program);
+registerSynth(program);
 
 /** Errors about the user's input: one line, no stack trace. */
 const USER_ERRORS = [FormatError, ModelConfigError, TokenizerError, ContextOverflowError, RangeError];

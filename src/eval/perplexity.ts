@@ -46,8 +46,10 @@ export function perplexity(
   let nll = 0;
   let count = 0;
   /** Scores tokens[from..] of one sequence (each predicted from all tokens before it in the sequence). */
+  const cache = model.newCache(ctx);
   const score = (tokens: number[], from: number) => {
-    const logits = model.forward(tokens.slice(0, -1), model.newCache(tokens.length), true);
+    cache.truncate(0);
+    const logits = model.forward(tokens.slice(0, -1), cache, true);
     for (let p = Math.max(from, 1); p < tokens.length; p++) {
       nll += negativeLogLikelihood(logits.subarray((p - 1) * V, p * V), tokens[p]);
       count++;

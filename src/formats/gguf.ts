@@ -375,10 +375,10 @@ class HeaderWriter {
     return at;
   }
   u32(v: number): void {
-    this.view.setUint32(this.room(4), v, true);
+    this.put(4, (d, at) => d.setUint32(at, v, true));
   }
   u64(v: bigint): void {
-    this.view.setBigUint64(this.room(8), v, true);
+    this.put(8, (d, at) => d.setBigUint64(at, v, true));
   }
   count(n: number): void {
     if (this.wide) this.u64(BigInt(n));
@@ -387,33 +387,38 @@ class HeaderWriter {
   string(s: string): void {
     const bytes = new TextEncoder().encode(s);
     this.count(bytes.byteLength);
-    this.buf.set(bytes, this.room(bytes.byteLength));
+    const at = this.room(bytes.byteLength);
+    this.buf.set(bytes, at);
+  }
+  /** Reserves `bytes` first, then writes through the (possibly regrown) view. */
+  private put(bytes: number, set: (view: DataView, at: number) => void): void {
+    const at = this.room(bytes);
+    set(this.view, at);
   }
   value(type: number, v: GGUFScalar | GGUFArray): void {
-    const view = () => this.view;
     switch (type) {
       case GGUFType.UINT8:
-        return view().setUint8(this.room(1), v as number);
+        return this.put(1, (d, at) => d.setUint8(at, v as number));
       case GGUFType.INT8:
-        return view().setInt8(this.room(1), v as number);
+        return this.put(1, (d, at) => d.setInt8(at, v as number));
       case GGUFType.UINT16:
-        return view().setUint16(this.room(2), v as number, true);
+        return this.put(2, (d, at) => d.setUint16(at, v as number, true));
       case GGUFType.INT16:
-        return view().setInt16(this.room(2), v as number, true);
+        return this.put(2, (d, at) => d.setInt16(at, v as number, true));
       case GGUFType.UINT32:
-        return view().setUint32(this.room(4), v as number, true);
+        return this.put(4, (d, at) => d.setUint32(at, v as number, true));
       case GGUFType.INT32:
-        return view().setInt32(this.room(4), v as number, true);
+        return this.put(4, (d, at) => d.setInt32(at, v as number, true));
       case GGUFType.FLOAT32:
-        return view().setFloat32(this.room(4), v as number, true);
+        return this.put(4, (d, at) => d.setFloat32(at, v as number, true));
       case GGUFType.UINT64:
-        return view().setBigUint64(this.room(8), BigInt(v as bigint), true);
+        return this.put(8, (d, at) => d.setBigUint64(at, BigInt(v as bigint), true));
       case GGUFType.INT64:
-        return view().setBigInt64(this.room(8), BigInt(v as bigint), true);
+        return this.put(8, (d, at) => d.setBigInt64(at, BigInt(v as bigint), true));
       case GGUFType.FLOAT64:
-        return view().setFloat64(this.room(8), v as number, true);
+        return this.put(8, (d, at) => d.setFloat64(at, v as number, true));
       case GGUFType.BOOL:
-        return view().setUint8(this.room(1), v ? 1 : 0);
+        return this.put(1, (d, at) => d.setUint8(at, v ? 1 : 0));
       case GGUFType.STRING:
         return this.string(v as string);
       case GGUFType.ARRAY: {

@@ -57,9 +57,10 @@ export interface Backend {
   /** out[M, N] = a[M, K] · w[N, K]ᵀ */
   matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void;
   /**
-   * out[M, N] = a[M, K] · w[N, K]ᵀ with w in a block-quantized format (q8_0): as ggml's
-   * vec_dot_q8_0_q8_0, each activation row is quantized to q8_0 blocks and the dot products are
-   * integer per block, scaled by both blocks' d. K must be a multiple of 32.
+   * out[M, N] = a[M, K] · w[N, K]ᵀ for block-quantized weights (q8_0), never materializing the f32
+   * weights. As ggml's vec_dot_q8_0_q8_0, each activation row is first quantized to q8_0 blocks
+   * (d = max|x| / 127 per 32, q rounded half away from zero, d kept in f32): the result is
+   * Σ_k dequant(w)[n, k] · dequant(q(a))[m, k]. K must be a multiple of 32.
    */
   matmulQuantized(
     out: Float32Array,

@@ -14,6 +14,7 @@ export interface KernelExports {
     r1: number,
   ): void;
   rmsnorm_f32(out: number, x: number, weight: number, rows: number, dim: number, eps: number): void;
+  silu_f32(out: number, x: number, n: number): void;
   softmax_f32(x: number, rows: number, cols: number): void;
   rope_f32(x: number, heads: number, headDim: number, pos: number, invFreq: number, halves: number): void;
   attention_f32(
@@ -35,12 +36,14 @@ export interface KernelExports {
   dequantize_q8_0(dst: number, src: number, blocks: number): void;
   dequantize_q4_0(dst: number, src: number, blocks: number): void;
   dequantize_q4_1(dst: number, src: number, blocks: number): void;
-  quantize_act_q8(x: number, xq: number, xd: number, K: number): void;
+  quantize_act_q8(x: number, xq: number, xd: number, aq: number, K: number): void;
   matmul_q8_0(
     out: number,
-    w: number,
+    aq: number,
     xq: number,
     xd: number,
+    w: number,
+    scratch: number,
     M: number,
     N: number,
     K: number,

@@ -30,19 +30,24 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
     case OP.MATMUL:
       k.matmul_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5], r0, r1);
       break;
-    case OP.MATMUL_Q8_0:
+    case OP.MATMUL_Q8_0: {
+      // args: out, aq, xq, xd, w, scratch (one stride per thread), stride, M, N, K
+      const scratch = ctrl[a + 5] + index * ctrl[a + 6];
       k.matmul_q8_0(
         ctrl[a],
         ctrl[a + 1],
         ctrl[a + 2],
         ctrl[a + 3],
         ctrl[a + 4],
-        ctrl[a + 5],
-        ctrl[a + 6],
+        scratch,
+        ctrl[a + 7],
+        ctrl[a + 8],
+        ctrl[a + 9],
         r0,
         r1,
       );
       break;
+    }
     case OP.ATTENTION: {
       // args: out, q, keys, values, scores (one stride of scratch per thread), stride, T, pos0, heads, kvHeads, headDim
       const scores = ctrl[a + 4] + index * ctrl[a + 5];

@@ -1,7 +1,6 @@
 /** The plain TypeScript backend: the definition of correct that every other backend is tested against. */
 import type { DType } from '../tensor/dtype.js';
 import { QK } from '../tensor/blocks.js';
-import { f16ToF32 } from '../tensor/half.js';
 import { Tensor } from '../tensor/tensor.js';
 import {
   type AttentionShape,
@@ -37,35 +36,22 @@ export class ReferenceBackend implements Backend {
   ): void {
     if (dtype !== 'q8_0' || K % QK !== 0)
       throw new RangeError(`matmulQuantized supports q8_0 with K a multiple of ${QK}`);
-    const blocks = K / QK;
-    const wv = new DataView(w.buffer, w.byteOffset, w.byteLength);
     const f32 = Math.fround;
-    const xq = new Int8Array(K);
-    const xd = new Float32Array(blocks);
-    for (let m = 0; m < M; m++) {
-      // the activation row as q8_0 blocks (scale kept in f32)
-      for (let b = 0; b < blocks; b++) {
-        let amax = 0;
-        for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(a[m * K + b * QK + j]));
-        const d = f32(amax / 127);
-        const id = d ? f32(1 / d) : 0;
-        xd[b] = d;
-        for (let j = 0; j < QK; j++) {
-          const v = f32(a[m * K + b * QK + j] * id);
-          xq[b * QK + j] = Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
-        }
-      }
-      for (let n = 0; n < N; n++) {
-        let sum = 0;
-        for (let b = 0; b < blocks; b++) {
-          const wo = (n * blocks + b) * 34;
-          let dot = 0;
-          for (let j = 0; j < QK; j++) dot += wv.getInt8(wo + 2 + j) * xq[b * QK + j];
-          sum += f16ToF32(wv.getUint16(wo, true)) * xd[b] * dot;
-        }
-        out[m * N + n] = sum;
+    // the activations through q8_0 and back, as the kernels see them
+    const aq = new Float32Array(M * K);
+    for (let b = 0; b < (M * K) / QK; b++) {
+      let amax = 0;
+      for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(a[b * QK + j]));
+      const d = f32(amax / 127);
+      const id = d ? f32(1 / d) : 0;
+      for (let j = 0; j < QK; j++) {
+        const v = f32(a[b * QK + j] * id);
+        aq[b * QK + j] = Math.sign(v) * Math.floor(Math.abs(v) + 0.5) * d;
       }
     }
+    const weights = new Float32Array(N * K);
+    this.dequantize(weights, w, dtype, N * K);
+    this.matmul(out, aq, weights, M, N, K);
   }
 
   matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void {

@@ -164,11 +164,15 @@ export class WasmBackend extends ReferenceBackend {
       const [po, pa, pw] = [p(out, true), p(a), p(w)];
       const xq = this.alloc(M * K * 2);
       const xd = this.alloc((M * K) / 8);
-      for (let m = 0; m < M; m++)
-        this.kernels.quantize_act_q8(pa + m * K * 4, xq + m * K * 2, xd + (m * K) / 8, K);
-      const args = [po, pw, xq, xd, M, N, K];
+      // prefill: the quantized activations back in f32 for the f32 tile kernel
+      const aq = M < 4 ? 0 : this.alloc(M * K * 4);
+      this.kernels.quantize_act_q8(pa, xq, xd, aq, M * K);
+      const threads = this.pool ? this.threads : 1;
+      const stride = M < 4 ? 0 : 4 * K * 4; // four dequantized weight rows per thread
+      const scratch = this.alloc(stride * threads);
+      const args = [po, aq, xq, xd, pw, scratch, stride, M, N, K];
       if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_Q8_0, N, 4, args);
-      else this.kernels.matmul_q8_0(po, pw, xq, xd, M, N, K, 0, N);
+      else this.kernels.matmul_q8_0(po, aq, xq, xd, pw, scratch, M, N, K, 0, N);
     });
   }
 
@@ -210,6 +214,11 @@ export class WasmBackend extends ReferenceBackend {
     checkLength('rmsnorm x', x, rows * dim);
     checkLength('rmsnorm weight', weight, dim);
     this.withPointers((p) => this.kernels.rmsnorm_f32(p(out, true), p(x), p(weight), rows, dim, eps));
+  }
+
+  override silu(out: Float32Array, x: Float32Array): void {
+    checkLength('silu x', x, out.length);
+    this.withPointers((p) => this.kernels.silu_f32(p(out, true), p(x), out.length));
   }
 
   override softmax(x: Float32Array, rows: number, cols: number): void {

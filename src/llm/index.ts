@@ -6,3 +6,4 @@ export * from './load.js';
 export * from './sampler.js';
 export * from './session.js';
 export * from './chat.js';
+export * from './synth.js';

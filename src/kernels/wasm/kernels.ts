@@ -75,9 +75,15 @@ export function matvec_stream_f32(out: usize, w: usize, x: usize, K: i32, r0: i3
 // out[m, n] = sum_k a[m, k] w[n, k] for all m < M and n in [r0, r1): 2 x 4 register tiles,
 // the 4 weight rows stay in cache while every activation row passes over them
 export function matmul_f32(out: usize, a: usize, w: usize, M: i32, N: i32, K: i32, r0: i32, r1: i32): void {
+  matmul_rows_f32(out, a, w + <usize>r0 * (<usize>K << 2), M, N, K, r0, r1);
+}
+
+// matmul_f32 for output columns [n0, n1), with w pointing at weight row n0
+function matmul_rows_f32(out: usize, a: usize, w: usize, M: i32, N: i32, K: i32, n0: i32, n1: i32): void {
   const row = <usize>K << 2;
-  let n = r0;
-  for (; n + 4 <= r1; n += 4) {
+  w -= <usize>n0 * row;
+  let n = n0;
+  for (; n + 4 <= n1; n += 4) {
     const w0 = w + <usize>n * row, w1 = w0 + row, w2 = w1 + row, w3 = w2 + row;
     let m = 0;
     for (; m + 2 <= M; m += 2) {
@@ -125,7 +131,7 @@ export function matmul_f32(out: usize, a: usize, w: usize, M: i32, N: i32, K: i3
     }
     if (m < M) matvec_f32(out + <usize>m * (<usize>N << 2), w, a + <usize>m * row, K, n, n + 4);
   }
-  for (; n < r1; n++)
+  for (; n < n1; n++)
     for (let m = 0; m < M; m++) put(out, m * N + n, dot_f32(a + <usize>m * row, w + <usize>n * row, K));
 }
 
@@ -139,6 +145,35 @@ export function rmsnorm_f32(out: usize, x: usize, weight: usize, rows: i32, dim:
     for (; i + 4 <= dim; i += 4) v128.store(or + (<usize>i << 2), f32x4.mul(f32x4.mul(ld(xr, i), sv), ld(weight, i)));
     for (; i < dim; i++) put(or, i, at(xr, i) * scale * at(weight, i));
   }
+}
+
+// e^x in four lanes (Cephes expf: x = n ln2 + r, degree-6 polynomial in r, scaled by 2^n); about
+// 1 ulp over the clamped range [-87.3, 88.7]
+@inline function exp_f32x4(v: v128): v128 {
+  const x = f32x4.min(f32x4.max(v, f32x4.splat(-87.33654)), f32x4.splat(88.72283));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(p, pow2n);
+}
+
+// out[i] = x[i] / (1 + e^-x[i])
+export function silu_f32(out: usize, x: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = ld(x, i);
+    v128.store(out + (<usize>i << 2), f32x4.div(v, f32x4.add(one, exp_f32x4(f32x4.neg(v)))));
+  }
+  for (; i < n; i++) put(out, i, at(x, i) / (<f32>1 + Mathf.exp(-at(x, i))));
 }
 
 // x[r, :] = exp(x[r, :] - max) / sum, in place
@@ -232,9 +267,17 @@ export function dequantize_bf16(dst: usize, src: usize, n: i32): void {
 export function dequantize_q8_0(dst: usize, src: usize, blocks: i32): void {
   for (let b = 0; b < blocks; b++) {
     const blk = src + <usize>b * 34;
-    const d = f16_to_f32(<u32>load<u16>(blk));
+    const d = f32x4.splat(f16_to_f32(<u32>load<u16>(blk)));
     const o = dst + (<usize>b << 7);
-    for (let j = 0; j < 32; j++) put(o, j, d * <f32>load<i8>(blk + 2 + j));
+    for (let h = 0; h < 2; h++) {
+      const q = v128.load(blk + 2 + (<usize>h << 4));
+      const lo = i16x8.extend_low_i8x16_s(q), hi = i16x8.extend_high_i8x16_s(q);
+      const oh = o + (<usize>h << 6);
+      v128.store(oh, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), d));
+      v128.store(oh, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), d), 16);
+      v128.store(oh, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), d), 32);
+      v128.store(oh, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), d), 48);
+    }
   }
 }
 
@@ -267,50 +310,85 @@ export function dequantize_q4_1(dst: usize, src: usize, blocks: i32): void {
   }
 }
 
-// Activations for q8_0 weights, quantized as ggml's quantize_row_q8_0 (d = max|x| / 127 per block
-// of 32, q = round half away from zero): q as i16 (ready for i32x4.dot_i16x8_s) into xq[K], d into xd[K / 32]
-export function quantize_act_q8(x: usize, xq: usize, xd: usize, K: i32): void {
+// q8_0 weights times activations quantized to q8_0 blocks, as ggml's vec_dot_q8_0_q8_0: per block
+// of 32, d_w * d_x * (q_w . q_x). Activations: d = max|x| / 127, q = round half away from zero.
+
+// quantizes x[K] into xq[K] (i16, ready for i32x4.dot_i16x8_s) and xd[K / 32]; when aq != 0 also
+// writes the quantized values back in f32 (q * d) there, for the prefill path
+export function quantize_act_q8(x: usize, xq: usize, xd: usize, aq: usize, K: i32): void {
+  const signMask = i32x4.splat(0x80000000);
+  const half = f32x4.splat(0.5);
   for (let b = 0; b < K >> 5; b++) {
     const xb = x + (<usize>b << 7);
-    let amax: f32 = 0;
-    for (let j = 0; j < 32; j++) amax = Mathf.max(amax, Mathf.abs(at(xb, j)));
+    let m = f32x4.abs(v128.load(xb));
+    for (let j = 4; j < 32; j += 4) m = f32x4.max(m, f32x4.abs(ld(xb, j)));
+    const amax = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
     const d = amax / 127;
-    const id: f32 = d != 0 ? <f32>1 / d : 0;
+    const id = f32x4.splat(d != 0 ? <f32>1 / d : 0);
+    const dv = f32x4.splat(d);
     put(xd, b, d);
     const qb = xq + (<usize>b << 6);
-    for (let j = 0; j < 32; j++) {
-      const v = at(xb, j) * id;
-      store<i16>(qb + (<usize>j << 1), <i16>(v < 0 ? -Mathf.floor(-v + 0.5) : Mathf.floor(v + 0.5)));
+    for (let j = 0; j < 32; j += 8) {
+      // round half away from zero: trunc(v + copysign(0.5, v))
+      const v0 = f32x4.mul(ld(xb, j), id), v1 = f32x4.mul(ld(xb, j + 4), id);
+      const r0 = f32x4.trunc(f32x4.add(v0, v128.or(half, v128.and(v0, signMask))));
+      const r1 = f32x4.trunc(f32x4.add(v1, v128.or(half, v128.and(v1, signMask))));
+      v128.store(qb + (<usize>j << 1), i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(r0), i32x4.trunc_sat_f32x4_s(r1)));
+      if (aq) {
+        const ab = aq + (<usize>b << 7) + (<usize>j << 2);
+        v128.store(ab, f32x4.mul(r0, dv));
+        v128.store(ab, f32x4.mul(r1, dv), 16);
+      }
     }
   }
 }
 
-// sum over blocks of d_w * d_x * (q_w . q_x) for one q8_0 weight row and one quantized activation row
-@inline function dot_q8_0_q8(w: usize, xq: usize, xd: usize, blocks: i32): f32 {
+// one weight block (sign-extended to i16) times activation block xb, scaled: f32 lanes to sum
+@inline function block_dot_q8(w0: v128, w1: v128, w2: v128, w3: v128, xb: usize, scale: f32): v128 {
+  let s = i32x4.dot_i16x8_s(w0, v128.load(xb));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(w1, v128.load(xb, 16)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(w2, v128.load(xb, 32)));
+  s = i32x4.add(s, i32x4.dot_i16x8_s(w3, v128.load(xb, 48)));
+  return f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(scale));
+}
+
+function dot_q8_0_q8(w: usize, xq: usize, xd: usize, blocks: i32): f32 {
   let acc = f32x4.splat(0);
   for (let b = 0; b < blocks; b++) {
     const blk = w + <usize>b * 34;
     const q0 = v128.load(blk, 2);
     const q1 = v128.load(blk, 18);
-    const xb = xq + (<usize>b << 6);
-    let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q0), v128.load(xb));
-    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q0), v128.load(xb, 16)));
-    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(q1), v128.load(xb, 32)));
-    s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(q1), v128.load(xb, 48)));
     const scale = f16_to_f32(<u32>load<u16>(blk)) * at(xd, b);
-    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(scale)));
+    acc = f32x4.add(acc, block_dot_q8(
+      i16x8.extend_low_i8x16_s(q0), i16x8.extend_high_i8x16_s(q0),
+      i16x8.extend_low_i8x16_s(q1), i16x8.extend_high_i8x16_s(q1),
+      xq + (<usize>b << 6), scale,
+    ));
   }
   return hsum(acc);
 }
 
-// out[m, n] = dot_q8_0_q8(w row n, activation row m) for all m < M and n in [r0, r1); each weight
-// row (34 bytes per 32 weights) stays in L1 while every activation row passes over it
-export function matmul_q8_0(out: usize, w: usize, xq: usize, xd: usize, M: i32, N: i32, K: i32, r0: i32, r1: i32): void {
+// out[m, n] for all m < M and n in [r0, r1). Few rows (decode): integer block dot products
+// straight from the quantized weights. Many rows (prefill): the same products in f32, four weight
+// rows at a time dequantized into this thread's scratch (16 K bytes) and multiplied with the f32
+// tile kernel against the dequantized activations aq (q * d), amortizing the dequantization.
+export function matmul_q8_0(
+  out: usize, aq: usize, xq: usize, xd: usize, w: usize, scratch: usize,
+  M: i32, N: i32, K: i32, r0: i32, r1: i32,
+): void {
   const blocks = K >> 5;
   const row = <usize>blocks * 34;
-  for (let n = r0; n < r1; n++)
-    for (let m = 0; m < M; m++)
-      put(out, m * N + n, dot_q8_0_q8(w + <usize>n * row, xq + (<usize>(m * K) << 1), xd + (<usize>(m * blocks) << 2), blocks));
+  if (M < 4) {
+    for (let n = r0; n < r1; n++)
+      for (let m = 0; m < M; m++)
+        put(out, m * N + n, dot_q8_0_q8(w + <usize>n * row, xq + (<usize>(m * K) << 1), xd + (<usize>(m * blocks) << 2), blocks));
+    return;
+  }
+  for (let n = r0; n < r1; n += 4) {
+    const n1 = min(n + 4, r1);
+    dequantize_q8_0(scratch, w + <usize>n * row, (n1 - n) * blocks);
+    matmul_rows_f32(out, aq, scratch, M, N, K, n, n1);
+  }
 }
 
 // Reads n floats as fast as the core can (the bandwidth yardstick for matvec); returns their sum.
