@@ -1,11 +1,13 @@
 /** `npm run bench -- <suite> [--json]`: benchmarks that measure this machine, peers side by side in one run. */
 import { benchKernels, formatKernelReport } from './kernels.js';
+import { benchLlm, formatLlmReport } from './llm.js';
 
 const SUITES: Record<
   string,
   { run: (log: (l: string) => void) => Promise<unknown>; format: (r: never) => string }
 > = {
   kernels: { run: benchKernels, format: formatKernelReport },
+  llm: { run: benchLlm, format: formatLlmReport },
 };
 
 const args = process.argv.slice(2);

@@ -24,6 +24,7 @@ export function registerSynth(program: Command): void {
     )
     .option('--seed <n>', 'random seed', '0')
     .option('--ctx <n>', 'cap the context length')
+    .option('--layers <n>', 'fewer layers than the real model (same shapes per layer)')
     .action(
       (o: {
         like: string;
@@ -33,6 +34,7 @@ export function registerSynth(program: Command): void {
         vocab?: string;
         seed: string;
         ctx?: string;
+        layers?: string;
       }) => {
         if (o.format !== 'gguf' && o.format !== 'hf')
           throw new RangeError(`--format must be gguf or hf, got ${o.format}`);
@@ -48,6 +50,7 @@ export function registerSynth(program: Command): void {
           vocab,
           seed: Number(o.seed),
           contextLength: positiveInt('--ctx', o.ctx),
+          layers: positiveInt('--layers', o.layers),
           onTensor: (done, total) => bar.update(done, total),
         });
         bar.done();

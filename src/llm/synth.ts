@@ -82,6 +82,8 @@ export interface SynthOptions {
   seed?: number;
   /** cap the context (the KV cache is allocated to it) */
   contextLength?: number;
+  /** fewer layers than the preset (same shapes per layer), for quick experiments */
+  layers?: number;
   onTensor?: (done: number, total: number) => void;
 }
 
@@ -103,6 +105,7 @@ export function synthesize(out: string, o: SynthOptions): SynthResult {
   const shape: Shape = {
     ...preset,
     contextLength: Math.min(preset.contextLength, o.contextLength ?? Infinity),
+    nLayers: Math.min(preset.nLayers, o.layers ?? Infinity),
   };
   const vocab = padVocab(o.vocab, shape.vocabSize);
   const scheme = o.format === 'gguf' ? 'gguf' : 'hf';

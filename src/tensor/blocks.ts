@@ -10,11 +10,10 @@ import { f16ToF32, f32ToF16 } from './half.js';
 export const QK = 32;
 
 export function dequantizeRowQ8_0(src: Uint8Array, dst: Float32Array, n: number): void {
-  const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   for (let b = 0; b < n / QK; b++) {
     const o = b * 34;
-    const d = f16ToF32(view.getUint16(o, true));
-    for (let j = 0; j < QK; j++) dst[b * QK + j] = d * view.getInt8(o + 2 + j);
+    const d = f16ToF32(src[o] | (src[o + 1] << 8));
+    for (let j = 0; j < QK; j++) dst[b * QK + j] = d * ((src[o + 2 + j] << 24) >> 24);
   }
 }
 
@@ -47,15 +46,16 @@ export function dequantizeRowQ4_1(src: Uint8Array, dst: Float32Array, n: number)
 
 /** ggml's quantize_row_q8_0_ref: d = max|x| / 127, q = round(x / d). */
 export function quantizeRowQ8_0(src: Float32Array, dst: Uint8Array, n: number): void {
-  const view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   for (let b = 0; b < n / QK; b++) {
     let amax = 0;
     for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(src[b * QK + j]));
     const d = amax / 127;
     const id = d ? 1 / d : 0;
     const o = b * 34;
-    view.setUint16(o, f32ToF16(d), true);
-    for (let j = 0; j < QK; j++) view.setInt8(o + 2 + j, roundHalfAway(src[b * QK + j] * id));
+    const h = f32ToF16(d);
+    dst[o] = h & 0xff;
+    dst[o + 1] = h >> 8;
+    for (let j = 0; j < QK; j++) dst[o + 2 + j] = roundHalfAway(src[b * QK + j] * id) & 0xff;
   }
 }
 
@@ -109,5 +109,5 @@ export function quantizeRowQ4_1(src: Float32Array, dst: Uint8Array, n: number): 
 
 /** C's roundf: halves away from zero. */
 function roundHalfAway(x: number): number {
-  return Math.sign(x) * Math.round(Math.abs(x));
+  return x < 0 ? -Math.round(-x) : Math.round(x);
 }
