@@ -2,4 +2,7 @@
 export * from './tensor/index.js';
 export * from './formats/index.js';
 export * from './kernels/index.js';
+export * from './tokenizer/index.js';
+export * from './llm/index.js';
+export * from './eval/index.js';
 export { inspectFile, formatSummary, type FileSummary } from './cli/inspect.js';

@@ -1,0 +1,2 @@
+export * from './perplexity.js';
+export * from './speed.js';
