@@ -113,6 +113,7 @@ function byteLevelBpeJson(tokens: string[], merges: string[], types: number[], p
       ignore_merges: pre === 'llama3' || pre === 'llama-bpe',
     },
     normalizer: null,
+    post_processor: null,
     pre_tokenizer: {
       type: 'Sequence',
       pretokenizers: [

@@ -48,3 +48,39 @@ test('nonsense options are RangeErrors', () => {
   assert.throws(() => new Sampler({ topP: 1.5 }), RangeError);
   assert.throws(() => new Sampler({ topK: NaN }), RangeError);
 });
+
+test('Llama 3 RoPE scaling keeps high frequencies, divides low ones by the factor, blends between', async () => {
+  const { ropeFrequencies } = await import('../../src/llm/config.js');
+  const base = {
+    architecture: 'llama',
+    dim: 4096,
+    hiddenDim: 14336,
+    nLayers: 1,
+    nHeads: 32,
+    nKvHeads: 8,
+    headDim: 128,
+    vocabSize: 10,
+    contextLength: 131072,
+    normEps: 1e-5,
+    ropeTheta: 500000,
+    ropeStyle: 'halves' as const,
+    attentionBias: false,
+    tiedEmbeddings: false,
+  };
+  const plain = ropeFrequencies({ ...base, ropeScaling: null });
+  const scaled = ropeFrequencies({
+    ...base,
+    ropeScaling: { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalContextLength: 8192 },
+  });
+  let blended = 0;
+  plain.forEach((f, i) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < 8192 / 4) assert.equal(scaled[i], f);
+    else if (wavelen > 8192) assert.ok(Math.abs(scaled[i] - f / 8) < 1e-12);
+    else {
+      assert.ok(scaled[i] < f && scaled[i] > f / 8);
+      blended++;
+    }
+  });
+  assert.ok(blended > 0);
+});
