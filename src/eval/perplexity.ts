@@ -46,7 +46,7 @@ export function perplexity(
   let nll = 0;
   let count = 0;
   /** Scores tokens[from..] of one sequence (each predicted from all tokens before it in the sequence). */
-  const cache = model.newCache(ctx);
+  const cache = model.newCache({ capacity: ctx });
   const score = (tokens: number[], from: number) => {
     cache.truncate(0);
     const logits = model.forward(tokens.slice(0, -1), cache, true);

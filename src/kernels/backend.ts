@@ -20,6 +20,8 @@ export interface AttentionShape {
   heads: number;
   kvHeads: number;
   headDim: number;
+  /** leading keys scored against qSink (default 0) */
+  sinks?: number;
 }
 
 export interface Pool2dShape {
@@ -120,7 +122,9 @@ export interface Backend {
    * Causal grouped-query attention for T new tokens at positions pos0..pos0+T-1. q and out are
    * [T, heads · headDim]; keys and values hold one row of kvHeads · headDim per position
    * (positions 0..pos0+T-1 filled). Token t attends to positions 0..pos0+t, query head h to KV
-   * head h / (heads / kvHeads), scores scaled by 1 / sqrt(headDim).
+   * head h / (heads / kvHeads), scores scaled by 1 / sqrt(headDim). With shape.sinks > 0, keys
+   * 0..sinks-1 are scored against qSink instead of q (StreamingLLM's attention sinks, whose query
+   * is rotated to a different relative position than the window's).
    */
   attention(
     out: Float32Array,
@@ -128,6 +132,7 @@ export interface Backend {
     keys: Float32Array,
     values: Float32Array,
     shape: AttentionShape,
+    qSink?: Float32Array,
   ): void;
   /** out[i, :] = table[ids[i], :] */
   embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void;

@@ -20,6 +20,7 @@ export interface KernelExports {
   attention_f32(
     out: number,
     q: number,
+    qs: number,
     keys: number,
     values: number,
     scores: number,
@@ -28,6 +29,7 @@ export interface KernelExports {
     heads: number,
     kvHeads: number,
     headDim: number,
+    sinks: number,
     h0: number,
     h1: number,
   ): void;

@@ -49,22 +49,11 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
       break;
     }
     case OP.ATTENTION: {
-      // args: out, q, keys, values, scores (one stride of scratch per thread), stride, T, pos0, heads, kvHeads, headDim
-      const scores = ctrl[a + 4] + index * ctrl[a + 5];
-      k.attention_f32(
-        ctrl[a],
-        ctrl[a + 1],
-        ctrl[a + 2],
-        ctrl[a + 3],
-        scores,
-        ctrl[a + 6],
-        ctrl[a + 7],
-        ctrl[a + 8],
-        ctrl[a + 9],
-        ctrl[a + 10],
-        r0,
-        r1,
-      );
+      // args: out, q, qs, keys, values, scores (one stride of scratch per thread), stride, T, pos0, heads, kvHeads, headDim, sinks
+      const scores = ctrl[a + 5] + index * ctrl[a + 6];
+      const [out, q, qs, keys, values] = [ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4]];
+      const [T, pos0, heads, kvHeads, headDim, sinks] = [7, 8, 9, 10, 11, 12].map((i) => ctrl[a + i]);
+      k.attention_f32(out, q, qs, keys, values, scores, T, pos0, heads, kvHeads, headDim, sinks, r0, r1);
       break;
     }
   }

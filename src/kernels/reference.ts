@@ -182,8 +182,11 @@ export class ReferenceBackend implements Backend {
     keys: Float32Array,
     values: Float32Array,
     s: AttentionShape,
+    qSink?: Float32Array,
   ): void {
     const { tokens, pos0, heads, kvHeads, headDim } = s;
+    const sinks = s.sinks ?? 0;
+    if (sinks > 0 && !qSink) throw new RangeError('attention with sinks needs qSink');
     const kvDim = kvHeads * headDim;
     const group = heads / kvHeads;
     const scale = 1 / Math.sqrt(headDim);
@@ -194,8 +197,9 @@ export class ReferenceBackend implements Backend {
         const qo = (t * heads + h) * headDim;
         const kvo = Math.floor(h / group) * headDim;
         for (let j = 0; j < n; j++) {
+          const query = j < sinks ? (qSink as Float32Array) : q;
           let dot = 0;
-          for (let i = 0; i < headDim; i++) dot += q[qo + i] * keys[j * kvDim + kvo + i];
+          for (let i = 0; i < headDim; i++) dot += query[qo + i] * keys[j * kvDim + kvo + i];
           scores[j] = dot * scale;
         }
         this.softmax(scores.subarray(0, n), 1, n);

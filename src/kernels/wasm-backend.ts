@@ -248,48 +248,26 @@ export class WasmBackend extends ReferenceBackend {
     keys: Float32Array,
     values: Float32Array,
     s: AttentionShape,
+    qSink?: Float32Array,
   ): void {
     const { tokens, pos0, heads, kvHeads, headDim } = s;
+    const sinks = s.sinks ?? 0;
     const n = pos0 + tokens;
     checkLength('attention out', out, tokens * heads * headDim);
     checkLength('attention q', q, tokens * heads * headDim);
     checkLength('attention keys', keys, n * kvHeads * headDim);
     checkLength('attention values', values, n * kvHeads * headDim);
     if (heads % kvHeads !== 0) throw new RangeError(`heads ${heads} is not a multiple of kvHeads ${kvHeads}`);
+    if (sinks > 0) checkLength('attention qSink', qSink ?? [], tokens * heads * headDim);
     this.withPointers((p) => {
       const threads = this.pool ? this.threads : 1;
       const stride = Math.ceil(n / 16) * 64; // bytes of score scratch per thread, cache-line aligned
       const scores = this.alloc(stride * threads);
-      const args = [
-        p(out, true),
-        p(q),
-        p(keys),
-        p(values),
-        scores,
-        stride,
-        tokens,
-        pos0,
-        heads,
-        kvHeads,
-        headDim,
-      ];
-      if (this.pool && tokens * n * heads * headDim >= PARALLEL_MIN_MACS)
-        this.pool.run(OP.ATTENTION, heads, 1, args);
-      else
-        this.kernels.attention_f32(
-          args[0],
-          args[1],
-          args[2],
-          args[3],
-          scores,
-          tokens,
-          pos0,
-          heads,
-          kvHeads,
-          headDim,
-          0,
-          heads,
-        );
+      const pq = p(q);
+      const args = [p(out, true), pq, qSink && sinks > 0 ? p(qSink) : pq, p(keys), p(values), scores, stride];
+      const dims = [tokens, pos0, heads, kvHeads, headDim, sinks] as const;
+      if (this.pool && tokens * n * heads * headDim >= PARALLEL_MIN_MACS) this.pool.run(OP.ATTENTION, heads, 1, [...args, ...dims]);
+      else this.kernels.attention_f32(args[0], args[1], args[2], args[3], args[4], scores, ...dims, 0, heads);
     });
   }
 

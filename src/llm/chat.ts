@@ -1,13 +1,14 @@
 /**
  * Multi-turn chat over one Session: the conversation is rendered with the model's chat template
  * (Jinja, via @huggingface/jinja) or a plain "User: / Assistant:" fallback, and only the tokens
- * the cache does not hold yet are fed each turn. When the conversation outgrows the context, the
- * turn fails with ContextOverflowError naming the limit; reset() starts over.
+ * the cache does not hold yet are fed each turn. When the conversation outgrows the context, a
+ * `full` cache fails the turn with ContextOverflowError naming the limit (reset() starts over); a
+ * `sink` cache keeps going forever, old turns falling out of the window while the sinks stay.
  */
 import { Template } from '@huggingface/jinja';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { LlamaModel } from './model.js';
-import { type GenerateOptions, type GenerateResult, Session } from './session.js';
+import { type GenerateOptions, type GenerateResult, Session, type SessionCacheOptions } from './session.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -45,8 +46,9 @@ export class Chat {
     model: LlamaModel,
     readonly tokenizer: Tokenizer,
     readonly system?: string,
+    cache: SessionCacheOptions = {},
   ) {
-    this.session = new Session(model, tokenizer);
+    this.session = new Session(model, tokenizer, cache);
     this.reset();
   }
 

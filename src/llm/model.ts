@@ -6,7 +6,7 @@
  */
 import type { Backend } from '../kernels/backend.js';
 import { type LlamaConfig, ropeFrequencies } from './config.js';
-import { KVCache } from './kv-cache.js';
+import { type CacheOptions, KVCache } from './kv-cache.js';
 import type { Linear, LlamaWeights } from './weights.js';
 
 export const DEFAULT_MAX_BATCH = 64;
@@ -18,6 +18,7 @@ interface RunState {
   k: Float32Array; // [B, kvDim]
   v: Float32Array; // [B, kvDim]
   att: Float32Array; // [B, qDim] attention output
+  qSink: Float32Array; // [qDim] the query at its cache position, for the sink keys
   proj: Float32Array; // [B, dim] sublayer output
   hb: Float32Array; // [B, hidden] gate
   hb2: Float32Array; // [B, hidden] up
@@ -48,6 +49,7 @@ export class LlamaModel {
       k: f(B * kvDim),
       v: f(B * kvDim),
       att: f(B * qDim),
+      qSink: f(qDim),
       proj: f(B * c.dim),
       hb: f(B * c.hiddenDim),
       hb2: f(B * c.hiddenDim),
@@ -57,13 +59,14 @@ export class LlamaModel {
     this.invFreq.set(ropeFrequencies(c));
   }
 
-  newCache(capacity = this.config.contextLength): KVCache {
-    return new KVCache(this.config, this.backend, capacity);
+  newCache(options: CacheOptions = {}): KVCache {
+    return new KVCache(this.config, this.backend, options);
   }
 
   /**
    * Feeds `tokens` at the cache's next positions and returns the logits of the last token
    * ([vocab], a view reused by the next call) or, with `allLogits`, of every token ([T, vocab]).
+   * Tokens go through in batches while the cache has free slots, one at a time once it evicts.
    */
   forward(tokens: ArrayLike<number>, cache: KVCache, allLogits = false): Float32Array {
     const T = tokens.length;
@@ -72,19 +75,31 @@ export class LlamaModel {
     cache.reserve(T);
     const all = allLogits ? new Float32Array(T * V) : null;
     let logits = this.s.logits;
-    for (let start = 0; start < T; start += this.maxBatch) {
-      const chunk = Array.from({ length: Math.min(this.maxBatch, T - start) }, (_, i) => tokens[start + i]);
-      const last = start + chunk.length === T;
+    for (let start = 0; start < T; ) {
+      const free = cache.capacity - cache.position;
+      const n = Math.min(this.maxBatch, T - start, Math.max(free, 1));
+      const chunk = Array.from({ length: n }, (_, i) => tokens[start + i]);
+      const last = start + n === T;
       logits = this.forwardChunk(chunk, cache, allLogits ? 'all' : last ? 'last' : 'none');
       all?.set(logits, start * V);
+      start += n;
     }
     return all ?? logits.subarray(0, V);
+  }
+
+  /** RoPE on x[heads, headDim] at position pos. */
+  private rotate(x: Float32Array, heads: number, pos: number): void {
+    this.backend.rope(x, heads, this.config.headDim, pos, this.invFreq, this.config.ropeStyle);
   }
 
   private forwardChunk(tokens: number[], cache: KVCache, logitsFor: 'none' | 'last' | 'all'): Float32Array {
     const { backend: be, config: c, weights: w, s } = this;
     const T = tokens.length;
-    const pos0 = cache.length;
+    const pos0 = cache.position;
+    // Once the cache is full, each token (T = 1) evicts one: the window keys keep their stream
+    // rotation, the sinks are scored against the query rotated to its position in the cache.
+    const evicting = cache.full;
+    const slots = cache.length;
     const qDim = c.nHeads * c.headDim;
     const kvDim = c.nKvHeads * c.headDim;
     const rows = (a: Float32Array, width: number, n = T) => a.subarray(0, n * width);
@@ -94,6 +109,7 @@ export class LlamaModel {
     const k = rows(s.k, kvDim);
     const v = rows(s.v, kvDim);
     const att = rows(s.att, qDim);
+    const qSink = s.qSink;
     const proj = rows(s.proj, c.dim);
     const hb = rows(s.hb, c.hiddenDim);
     const hb2 = rows(s.hb2, c.hiddenDim);
@@ -111,34 +127,26 @@ export class LlamaModel {
         addRowBias(be, k, L.bk, T);
         addRowBias(be, v, L.bv, T);
       }
-      for (let t = 0; t < T; t++) {
-        be.rope(
-          q.subarray(t * qDim, (t + 1) * qDim),
-          c.nHeads,
-          c.headDim,
-          pos0 + t,
-          this.invFreq,
-          c.ropeStyle,
-        );
-        be.rope(
-          k.subarray(t * kvDim, (t + 1) * kvDim),
-          c.nKvHeads,
-          c.headDim,
-          pos0 + t,
-          this.invFreq,
-          c.ropeStyle,
-        );
+      if (evicting && cache.sinks > 0) {
+        qSink.set(q);
+        this.rotate(qSink, c.nHeads, slots - 1);
       }
-      // the new keys and values join the cache, then every token attends to all positions up to its own
-      cache.keys[l].set(k, pos0 * kvDim);
-      cache.values[l].set(v, pos0 * kvDim);
-      be.attention(att, q, cache.keys[l], cache.values[l], {
+      for (let t = 0; t < T; t++) {
+        this.rotate(q.subarray(t * qDim, (t + 1) * qDim), c.nHeads, pos0 + t);
+        this.rotate(k.subarray(t * kvDim, (t + 1) * kvDim), c.nKvHeads, pos0 + t);
+      }
+      // the new keys and values join the cache, then every token attends to all slots up to its own
+      cache.keys[l].set(k, cache.slot(pos0) * kvDim);
+      cache.values[l].set(v, cache.slot(pos0) * kvDim);
+      const shape = {
         tokens: T,
-        pos0,
+        pos0: evicting ? slots - 1 : pos0,
         heads: c.nHeads,
         kvHeads: c.nKvHeads,
         headDim: c.headDim,
-      });
+        sinks: evicting ? cache.sinks : 0,
+      };
+      be.attention(att, q, cache.keys[l], cache.values[l], shape, qSink);
       linear(be, proj, att, L.wo, T, c.dim, qDim);
       be.add(x, x, proj);
 
@@ -151,7 +159,7 @@ export class LlamaModel {
       linear(be, proj, hb, L.w2, T, c.dim, c.hiddenDim);
       be.add(x, x, proj);
     }
-    cache.length = pos0 + T;
+    cache.position = pos0 + T;
 
     // final norm and classifier, for the last token only unless every token's logits are wanted
     if (logitsFor === 'none') return s.logits;

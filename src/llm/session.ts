@@ -5,7 +5,7 @@
  * connection) through an AbortSignal.
  */
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { KVCache } from './kv-cache.js';
+import type { CacheOptions, CachePolicy, KVCache } from './kv-cache.js';
 import type { LlamaModel } from './model.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
 
@@ -31,21 +31,43 @@ export interface GenerateResult {
   decodeSeconds: number;
 }
 
+/**
+ * How the session's cache handles a conversation longer than it: the KVCache policies, or
+ * `recompute` (a sliding window of the last `capacity` tokens recomputed from scratch for every new
+ * token: exact window attention, and the slow baseline StreamingLLM is measured against).
+ */
+export interface SessionCacheOptions extends Omit<CacheOptions, 'policy'> {
+  policy?: CachePolicy | 'recompute';
+}
+
 export class Session {
-  /** the tokens whose keys and values are in the cache, in order */
+  /** every token fed so far, in order (the cache may hold only some of them) */
   readonly history: number[] = [];
   readonly cache: KVCache;
+  private readonly recompute: boolean;
 
   constructor(
     readonly model: LlamaModel,
     readonly tokenizer: Tokenizer,
+    options: SessionCacheOptions = {},
   ) {
-    this.cache = model.newCache();
+    this.recompute = options.policy === 'recompute';
+    const policy = options.policy === 'recompute' ? 'full' : options.policy;
+    this.cache = model.newCache({ ...options, policy });
+  }
+
+  get policy(): CachePolicy | 'recompute' {
+    return this.recompute ? 'recompute' : this.cache.policy;
   }
 
   reset(): void {
     this.history.length = 0;
-    this.cache.truncate(0);
+    this.cache.reset();
+  }
+
+  /** whether the cache still holds every token of the history (so it can be rewound) */
+  private get whole(): boolean {
+    return this.history.length <= this.cache.capacity && this.cache.position === this.history.length;
   }
 
   /**
@@ -65,6 +87,9 @@ export class Session {
       common++;
     // the last prompt token is always fed again when everything is cached, to get its logits
     if (common === prompt.length) common--;
+    // a cache that has evicted tokens cannot rewind: start over from the whole prompt
+    if (common < this.history.length && !this.whole) common = 0;
+    if (common === 0) this.reset();
     this.history.length = common;
     this.cache.truncate(common);
     let logits = this.feed(prompt.slice(common));
@@ -104,7 +129,7 @@ export class Session {
       emit(pending.slice(0, pending.length - keep));
       pending = pending.slice(pending.length - keep);
       if (generated.length === maxTokens) break;
-      if (this.cache.length >= this.cache.capacity) {
+      if (this.policy === 'full' && this.cache.full) {
         stopReason = 'context';
         break;
       }
@@ -123,9 +148,11 @@ export class Session {
   }
 
   private feed(tokens: readonly number[]): Float32Array {
-    const logits = this.model.forward(tokens, this.cache);
     this.history.push(...tokens);
-    return logits;
+    if (!this.recompute || this.history.length <= this.cache.capacity) return this.model.forward(tokens, this.cache);
+    // past the window, recompute: the last `capacity` tokens from scratch at positions 0..capacity-1
+    this.cache.reset();
+    return this.model.forward(this.history.slice(-this.cache.capacity), this.cache);
   }
 }
 

@@ -153,6 +153,12 @@ for (const threads of [1, 2]) {
         ref.attention(e, q, keys, values, shape);
         wasm.attention(o, q, keys, values, shape);
         close(o, e, 1e-5, `attention ${JSON.stringify(shape)}`);
+        // attention sinks: the first keys scored against another query
+        const qSink = randomF32(q.length, random);
+        const sinks = { ...shape, sinks: Math.min(4, n) };
+        ref.attention(e, q, keys, values, sinks, qSink);
+        wasm.attention(o, q, keys, values, sinks, qSink);
+        close(o, e, 1e-5, `attention with sinks ${JSON.stringify(shape)}`);
       }
     });
 

@@ -214,10 +214,11 @@ export function rope_f32(x: usize, heads: i32, headDim: i32, pos: i32, invFreq: 
 }
 
 // causal grouped-query attention for query heads [h0, h1) of T tokens at positions pos0.. (see
-// Backend.attention); scores: pos0 + T floats of scratch for this thread
+// Backend.attention); keys j < sinks are scored against qs (the query at the sinks' relative
+// position) instead of q; scores: pos0 + T floats of scratch for this thread
 export function attention_f32(
-  out: usize, q: usize, keys: usize, values: usize, scores: usize,
-  T: i32, pos0: i32, heads: i32, kvHeads: i32, headDim: i32, h0: i32, h1: i32,
+  out: usize, q: usize, qs: usize, keys: usize, values: usize, scores: usize,
+  T: i32, pos0: i32, heads: i32, kvHeads: i32, headDim: i32, sinks: i32, h0: i32, h1: i32,
 ): void {
   const kvDim = kvHeads * headDim;
   const group = heads / kvHeads;
@@ -225,11 +226,14 @@ export function attention_f32(
   for (let t = 0; t < T; t++) {
     const n = pos0 + t + 1;
     for (let h = h0; h < h1; h++) {
-      const qh = q + (<usize>((t * heads + h) * headDim) << 2);
+      const qo = <usize>((t * heads + h) * headDim) << 2;
       const kvo = (h / group) * headDim;
-      for (let j = 0; j < n; j++) put(scores, j, dot_f32(qh, keys + (<usize>(j * kvDim + kvo) << 2), headDim) * scale);
+      for (let j = 0; j < n; j++) {
+        const query = j < sinks ? qs + qo : q + qo;
+        put(scores, j, dot_f32(query, keys + (<usize>(j * kvDim + kvo) << 2), headDim) * scale);
+      }
       softmax_f32(scores, 1, n);
-      const oh = out + (<usize>((t * heads + h) * headDim) << 2);
+      const oh = out + qo;
       memory.fill(oh, 0, <usize>headDim << 2);
       for (let j = 0; j < n; j++) {
         const vj = values + (<usize>(j * kvDim + kvo) << 2);

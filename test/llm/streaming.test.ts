@@ -1,0 +1,70 @@
+/** StreamingLLM caches: bounded, exact while the sequence fits, and positions assigned within the cache after eviction. */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { loadModel } from '../../src/llm/load.js';
+import { LlamaModel } from '../../src/llm/model.js';
+import { Session } from '../../src/llm/session.js';
+import { maxAbsDiff } from '../helpers.js';
+
+const loaded = await loadModel(undefined, { threads: 2 });
+after(() => loaded.dispose());
+const { model, tokenizer } = loaded;
+const text = 'Once upon a time there was a little dog named Max. He liked to run in the park with his friends. '.repeat(6);
+const tokens = tokenizer.encode(text); // > 100 tokens
+
+/**
+ * The first layer's keys and values (before RoPE) depend on each token alone, so for a 1-layer
+ * model the cache after eviction must give exactly what a fresh computation on the kept tokens
+ * gives, with those tokens at positions 0..n-1.
+ */
+const oneLayer = new LlamaModel(
+  { ...model.config, nLayers: 1 },
+  { ...model.weights, layers: model.weights.layers.slice(0, 1) },
+  model.backend,
+);
+
+test('while the sequence fits, sink and window logits equal full-cache logits exactly', () => {
+  const full = model.forward(tokens.slice(0, 60), model.newCache(), true);
+  for (const policy of ['sink', 'window'] as const) {
+    const cache = model.newCache({ policy, capacity: 64 });
+    assert.deepEqual(model.forward(tokens.slice(0, 60), cache, true), full, policy);
+  }
+});
+
+test('after eviction, logits equal a fresh computation on [sinks + window] at cache positions', () => {
+  for (const [policy, sinks] of [
+    ['sink', 4],
+    ['window', 0],
+  ] as const) {
+    const capacity = 32;
+    const cache = oneLayer.newCache({ policy, capacity, sinks });
+    const streamed = Float32Array.from(oneLayer.forward(tokens, cache));
+    assert.equal(cache.length, capacity);
+    assert.equal(cache.position, tokens.length);
+    const kept = [...tokens.slice(0, sinks), ...tokens.slice(tokens.length - (capacity - sinks))];
+    const fresh = oneLayer.forward(kept, oneLayer.newCache());
+    assert.ok(maxAbsDiff(streamed, fresh) < 1e-5, `${policy}: ${maxAbsDiff(streamed, fresh)}`);
+  }
+});
+
+test('recompute is a fresh computation of the last window for every token', () => {
+  const session = new Session(model, tokenizer, { policy: 'recompute', capacity: 40 });
+  const logits = Float32Array.from(session['feed'](tokens));
+  const fresh = model.forward(tokens.slice(-40), model.newCache());
+  assert.deepEqual(logits, fresh);
+});
+
+test('sink sessions generate far past the context with a cache that never grows', async () => {
+  const session = new Session(model, tokenizer, { policy: 'sink', capacity: 64, sinks: 4 });
+  const keys = session.cache.keys[0];
+  const r = await session.generate(tokenizer.encode('Once upon a time'), { maxTokens: 600, seed: 1 });
+  assert.equal(r.stopReason, 'length');
+  assert.equal(r.tokens.length, 600);
+  assert.equal(session.cache.length, 64);
+  assert.equal(session.cache.position, 604);
+  assert.equal(session.cache.keys[0], keys); // the same buffer: eviction overwrites ring slots
+  const full = new Session(model, tokenizer, { capacity: 64 });
+  const f = await full.generate(tokenizer.encode('Once upon a time'), { maxTokens: 600, seed: 1 });
+  assert.equal(f.stopReason, 'context');
+  assert.throws(() => model.newCache({ policy: 'sink', capacity: 4, sinks: 4 }), /sink tokens/);
+});
