@@ -4,7 +4,8 @@
  * as the yardstick for matvec (which streams its weights once per call).
  */
 import { ReferenceBackend, WasmBackend, defaultThreads } from '../src/kernels/index.js';
-import { secondsPerCall, table } from './timing.js';
+import { table } from '../src/cli/table.js';
+import { secondsPerCall } from './timing.js';
 
 /** [M tokens, K inputs, N outputs] */
 const SHAPES: [number, number, number][] = [

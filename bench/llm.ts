@@ -13,7 +13,7 @@ import { DEFAULT_MODEL, loadModel } from '../src/llm/load.js';
 import { type SynthDType, synthesize } from '../src/llm/synth.js';
 import { tokenizerFromLlama2c } from '../src/tokenizer/load.js';
 import type { Token } from 'node-llama-cpp';
-import { table } from './timing.js';
+import { table } from '../src/cli/table.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MODELS = join(REPO, 'bench-results/models');

@@ -11,11 +11,3 @@ export function secondsPerCall(fn: () => void, budget = 0.5, minRuns = 3): numbe
   samples.sort((a, b) => a - b);
   return samples[Math.floor(samples.length / 2)];
 }
-
-export function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
-  return cells
-    .map((r) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join('  '))
-    .join('\n');
-}

@@ -3,9 +3,17 @@ import type { Command } from 'commander';
 import { Chat } from '../llm/chat.js';
 import { ContextOverflowError } from '../llm/kv-cache.js';
 import { type SamplingFlags, addSamplingOptions, samplingFrom } from './generate.js';
-import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
+import {
+  type CacheFlags,
+  type ModelOptions,
+  addCacheOptions,
+  addModelOptions,
+  cacheFrom,
+  openModel,
+  positiveInt,
+} from './model-options.js';
 
-interface ChatFlags extends ModelOptions, SamplingFlags {
+interface ChatFlags extends ModelOptions, SamplingFlags, CacheFlags {
   system?: string;
   n: string;
 }
@@ -22,48 +30,50 @@ export function registerChat(program: Command): void {
     )
     .option('--system <text>', 'system prompt')
     .option('-n <tokens>', 'most tokens per answer', '256');
-  addSamplingOptions(addModelOptions(command)).action(async (model: string | undefined, f: ChatFlags) => {
-    const maxTokens = positiveInt('-n', f.n);
-    const sampling = samplingFrom(f);
-    const loaded = await openModel(model, f);
-    const chat = new Chat(loaded.model, loaded.tokenizer, f.system);
-    const interactive = process.stdin.isTTY === true;
-    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
-    let answering: AbortController | null = null;
-    rl.on('SIGINT', () => (answering ? answering.abort() : rl.close()));
-    if (interactive)
-      console.log(`effml chat: ${loaded.path} (context ${loaded.config.contextLength} tokens). ${HELP}`);
-    const ask = () => interactive && process.stdout.write('> ');
-    ask();
-    try {
-      for await (const line of rl) {
-        const text = line.trim();
-        if (text === '/exit') break;
-        if (text === '/reset') {
-          chat.reset();
-          console.log('(conversation reset)');
-        } else if (text !== '') {
-          answering = new AbortController();
-          try {
-            const result = await chat.send(text, {
-              ...sampling,
-              maxTokens,
-              signal: answering.signal,
-              onText: (piece) => process.stdout.write(piece),
-            });
-            process.stdout.write(result.stopReason === 'aborted' ? ' [stopped]\n' : '\n');
-          } catch (err) {
-            if (!(err instanceof ContextOverflowError)) throw err;
-            console.log(`\n(${err.message}; /reset to start a new conversation)`);
-          } finally {
-            answering = null;
+  addCacheOptions(addSamplingOptions(addModelOptions(command))).action(
+    async (model: string | undefined, f: ChatFlags) => {
+      const maxTokens = positiveInt('-n', f.n);
+      const sampling = samplingFrom(f);
+      const loaded = await openModel(model, f);
+      const chat = new Chat(loaded.model, loaded.tokenizer, f.system, cacheFrom(f));
+      const interactive = process.stdin.isTTY === true;
+      const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+      let answering: AbortController | null = null;
+      rl.on('SIGINT', () => (answering ? answering.abort() : rl.close()));
+      if (interactive)
+        console.log(`effml chat: ${loaded.path} (context ${loaded.config.contextLength} tokens). ${HELP}`);
+      const ask = () => interactive && process.stdout.write('> ');
+      ask();
+      try {
+        for await (const line of rl) {
+          const text = line.trim();
+          if (text === '/exit') break;
+          if (text === '/reset') {
+            chat.reset();
+            console.log('(conversation reset)');
+          } else if (text !== '') {
+            answering = new AbortController();
+            try {
+              const result = await chat.send(text, {
+                ...sampling,
+                maxTokens,
+                signal: answering.signal,
+                onText: (piece) => process.stdout.write(piece),
+              });
+              process.stdout.write(result.stopReason === 'aborted' ? ' [stopped]\n' : '\n');
+            } catch (err) {
+              if (!(err instanceof ContextOverflowError)) throw err;
+              console.log(`\n(${err.message}; /reset to start a new conversation)`);
+            } finally {
+              answering = null;
+            }
           }
+          ask();
         }
-        ask();
+      } finally {
+        rl.close();
+        loaded.dispose();
       }
-    } finally {
-      rl.close();
-      loaded.dispose();
-    }
-  });
+    },
+  );
 }

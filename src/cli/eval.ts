@@ -1,7 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { perplexity } from '../eval/perplexity.js';
-import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
+import { type StreamPerplexityResult, streamPerplexity } from '../eval/stream-perplexity.js';
+import { lineChartSvg } from '../eval/svg-chart.js';
+import { writeFileAtomic } from '../formats/atomic-write.js';
+import { table } from './table.js';
+import {
+  type CacheFlags,
+  type ModelOptions,
+  addModelOptions,
+  cacheFrom,
+  openModel,
+  positiveInt,
+} from './model-options.js';
 import { progress } from './progress.js';
 
 interface PplFlags extends ModelOptions {
@@ -14,6 +26,7 @@ interface PplFlags extends ModelOptions {
 
 export function registerEval(program: Command): void {
   const evalCommand = program.command('eval').description('evaluate a model');
+  registerStreamPpl(evalCommand);
   const ppl = evalCommand
     .command('ppl')
     .description('perplexity of a model on a text file')
@@ -47,4 +60,110 @@ export function registerEval(program: Command): void {
       loaded.dispose();
     }
   });
+}
+
+interface StreamFlags extends ModelOptions, CacheFlags {
+  text: string;
+  tokens?: string;
+  recomputeTokens: string;
+  bucket: string;
+  out?: string;
+  json?: boolean;
+}
+
+function registerStreamPpl(evalCommand: Command): void {
+  const command = evalCommand
+    .command('stream-ppl')
+    .description(
+      'StreamingLLM evaluation: feed a text one token at a time far past the context under each cache policy; ' +
+        'NLL per position bucket, speed and memory; writes <out>.csv, <out>.json and an <out>.svg plot',
+    )
+    .argument('<model>', 'GGUF file, Hugging Face folder or llama2.c checkpoint')
+    .requiredOption('--text <file>', 'UTF-8 text (repeated to reach --tokens)')
+    .option(
+      '--cache <policies>',
+      'comma-separated: full, window, sink, recompute',
+      'full,window,sink,recompute',
+    )
+    .option('--sink-tokens <n>', 'attention sinks for the sink policy', '4')
+    .option('--window <n>', 'recent tokens kept (default: the context minus the sinks)')
+    .option('--tokens <n>', 'tokens to stream (default: the text once)')
+    .option(
+      '--recompute-tokens <n>',
+      'at most this many tokens for recompute, which costs a whole window per token',
+      '2000',
+    )
+    .option('--bucket <n>', 'positions per NLL bucket', '1000')
+    .option('--out <prefix>', 'write <prefix>.csv, <prefix>.json and <prefix>.svg')
+    .option('--json', 'print JSON');
+  addModelOptions(command).action(async (model: string, f: StreamFlags) => {
+    const text = readFileSync(f.text, 'utf8');
+    const tokens = positiveInt('--tokens', f.tokens);
+    const recomputeTokens = positiveInt('--recompute-tokens', f.recomputeTokens) as number;
+    const policies = f.cache?.split(',').map((p) => p.trim()) ?? [];
+    const caches = policies.map((p) => cacheFrom(f, p)); // validates every policy before the long run
+    const loaded = await openModel(model, f);
+    const results: StreamPerplexityResult[] = [];
+    try {
+      for (const [i, cache] of caches.entries()) {
+        const bar = progress(policies[i]);
+        const n = cache.policy === 'recompute' ? Math.min(tokens ?? Infinity, recomputeTokens) : tokens;
+        results.push(
+          streamPerplexity(loaded.model, loaded.tokenizer, text, {
+            cache,
+            tokens: n === Infinity ? recomputeTokens : n,
+            bucket: positiveInt('--bucket', f.bucket),
+            onProgress: (done, total) => bar.update(done, total),
+          }),
+        );
+        bar.done();
+      }
+    } finally {
+      loaded.dispose();
+    }
+    if (f.out) writeStreamReport(f.out, model, results);
+    if (f.json) {
+      console.log(JSON.stringify({ model, text: f.text, results }, null, 2));
+      return;
+    }
+    console.log(`${model}, context ${loaded.config.contextLength}, text ${f.text}`);
+    console.log(
+      table(
+        ['policy', 'cache', 'tokens', 'perplexity', 'tok/s', 'peak RSS MiB'],
+        results.map((r) => [
+          r.policy,
+          r.policy === 'sink' ? `${r.sinks} + ${r.capacity - r.sinks}` : String(r.capacity),
+          String(r.tokens),
+          r.perplexity.toFixed(3),
+          r.tokensPerSecond.toFixed(1),
+          (r.peakRssBytes / 2 ** 20).toFixed(0),
+        ]),
+      ),
+    );
+    if (f.out) console.log(`wrote ${f.out}.csv, ${f.out}.json, ${f.out}.svg`);
+  });
+}
+
+function writeStreamReport(prefix: string, model: string, results: StreamPerplexityResult[]): void {
+  const write = (path: string, text: string) =>
+    writeFileAtomic(path, (w) => w(new TextEncoder().encode(text)));
+  write(`${prefix}.json`, JSON.stringify({ model, results }, null, 2) + '\n');
+  const rows = results.flatMap((r) =>
+    r.buckets.map((b) =>
+      [r.policy, b.end, b.meanNll.toFixed(6), Math.exp(b.meanNll).toFixed(4), b.rssBytes].join(','),
+    ),
+  );
+  write(`${prefix}.csv`, ['policy,tokens,mean_nll,perplexity,rss_bytes', ...rows].join('\n') + '\n');
+  write(
+    `${prefix}.svg`,
+    lineChartSvg({
+      title: `${basename(model)}: log perplexity while streaming`,
+      xLabel: 'tokens processed',
+      yLabel: 'log perplexity (mean NLL per bucket)',
+      series: results.map((r) => ({
+        name: r.policy === 'sink' ? `sink ${r.sinks}+${r.capacity - r.sinks}` : `${r.policy} ${r.capacity}`,
+        points: r.buckets.map((b) => [b.end, b.meanNll] as [number, number]),
+      })),
+    }),
+  );
 }

@@ -1,7 +1,16 @@
 import type { Command } from 'commander';
 import type { SamplingOptions } from '../llm/sampler.js';
 import { Session } from '../llm/session.js';
-import { type ModelOptions, addModelOptions, numberOption, openModel, positiveInt } from './model-options.js';
+import {
+  type CacheFlags,
+  type ModelOptions,
+  addCacheOptions,
+  addModelOptions,
+  cacheFrom,
+  numberOption,
+  openModel,
+  positiveInt,
+} from './model-options.js';
 
 export interface SamplingFlags {
   temp?: string;
@@ -34,7 +43,7 @@ export function samplingFrom(f: SamplingFlags): SamplingOptions {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
-interface GenerateFlags extends ModelOptions, SamplingFlags {
+interface GenerateFlags extends ModelOptions, SamplingFlags, CacheFlags {
   prompt: string;
   n: string;
   stop?: string[];
@@ -52,45 +61,48 @@ export function registerGenerate(program: Command): void {
     .option('-n <tokens>', 'most tokens to generate', '128')
     .option('--stop <text...>', 'stop before any of these strings')
     .option('--json', 'print one JSON object with the text, token counts and timings instead of streaming');
-  addSamplingOptions(addModelOptions(command)).action(async (model: string | undefined, f: GenerateFlags) => {
-    const maxTokens = positiveInt('-n', f.n);
-    const sampling = samplingFrom(f);
-    const loaded = await openModel(model, f);
-    try {
-      const session = new Session(loaded.model, loaded.tokenizer);
-      const prompt = loaded.tokenizer.encode(f.prompt);
-      if (!f.json) process.stdout.write(f.prompt);
-      const abort = new AbortController();
-      const onSigint = () => abort.abort();
-      process.once('SIGINT', onSigint);
-      const result = await session.generate(prompt, {
-        ...sampling,
-        maxTokens,
-        stop: f.stop,
-        signal: abort.signal,
-        onText: f.json ? undefined : (text) => process.stdout.write(text),
-      });
-      process.off('SIGINT', onSigint);
-      const stats = {
-        promptTokens: result.promptTokens,
-        generatedTokens: result.tokens.length,
-        stopReason: result.stopReason,
-        prefillTokensPerSecond: result.promptTokens / result.prefillSeconds,
-        decodeTokensPerSecond: result.tokens.length / result.decodeSeconds,
-      };
-      if (f.json)
-        console.log(
-          JSON.stringify({ prompt: f.prompt, text: result.text, tokens: result.tokens, ...stats }, null, 2),
-        );
-      else {
-        process.stdout.write('\n');
-        if (process.stderr.isTTY)
-          process.stderr.write(
-            `[${stats.generatedTokens} tokens, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s, stopped: ${stats.stopReason}]\n`,
+  addCacheOptions(addSamplingOptions(addModelOptions(command))).action(
+    async (model: string | undefined, f: GenerateFlags) => {
+      const maxTokens = positiveInt('-n', f.n);
+      const sampling = samplingFrom(f);
+      const cache = cacheFrom(f);
+      const loaded = await openModel(model, f);
+      try {
+        const session = new Session(loaded.model, loaded.tokenizer, cache);
+        const prompt = loaded.tokenizer.encode(f.prompt);
+        if (!f.json) process.stdout.write(f.prompt);
+        const abort = new AbortController();
+        const onSigint = () => abort.abort();
+        process.once('SIGINT', onSigint);
+        const result = await session.generate(prompt, {
+          ...sampling,
+          maxTokens,
+          stop: f.stop,
+          signal: abort.signal,
+          onText: f.json ? undefined : (text) => process.stdout.write(text),
+        });
+        process.off('SIGINT', onSigint);
+        const stats = {
+          promptTokens: result.promptTokens,
+          generatedTokens: result.tokens.length,
+          stopReason: result.stopReason,
+          prefillTokensPerSecond: result.promptTokens / result.prefillSeconds,
+          decodeTokensPerSecond: result.tokens.length / result.decodeSeconds,
+        };
+        if (f.json)
+          console.log(
+            JSON.stringify({ prompt: f.prompt, text: result.text, tokens: result.tokens, ...stats }, null, 2),
           );
+        else {
+          process.stdout.write('\n');
+          if (process.stderr.isTTY)
+            process.stderr.write(
+              `[${stats.generatedTokens} tokens, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s, stopped: ${stats.stopReason}]\n`,
+            );
+        }
+      } finally {
+        loaded.dispose();
       }
-    } finally {
-      loaded.dispose();
-    }
-  });
+    },
+  );
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { BackendName } from '../kernels/index.js';
 import { type LoadedModel, loadModel } from '../llm/load.js';
+import type { SessionCacheOptions } from '../llm/session.js';
 import { progress } from './progress.js';
 
 export interface ModelOptions {
@@ -44,4 +45,31 @@ export async function openModel(path: string | undefined, o: ModelOptions): Prom
   } finally {
     bar.done();
   }
+}
+
+export interface CacheFlags {
+  cache?: string;
+  sinkTokens?: string;
+  window?: string;
+}
+
+const POLICIES = ['full', 'window', 'sink', 'recompute'];
+
+export function addCacheOptions(command: Command): Command {
+  return command
+    .option('--cache <policy>', `KV cache policy: ${POLICIES.join(', ')} (sink = StreamingLLM)`, 'full')
+    .option('--sink-tokens <n>', 'attention-sink tokens kept by --cache sink', '4')
+    .option('--window <n>', 'recent tokens kept (default: the context minus the sinks)');
+}
+
+export function cacheFrom(f: CacheFlags, policy = f.cache ?? 'full'): SessionCacheOptions {
+  if (!POLICIES.includes(policy))
+    throw new RangeError(`--cache must be one of ${POLICIES.join(', ')}, got ${policy}`);
+  const sinks = policy === 'sink' ? (positiveInt('--sink-tokens', f.sinkTokens) ?? 4) : 0;
+  const window = positiveInt('--window', f.window);
+  return {
+    policy: policy as SessionCacheOptions['policy'],
+    sinks,
+    capacity: window === undefined ? undefined : sinks + window,
+  };
 }

@@ -1,2 +1,4 @@
 export * from './perplexity.js';
 export * from './speed.js';
+export * from './stream-perplexity.js';
+export * from './svg-chart.js';

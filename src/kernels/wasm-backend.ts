@@ -266,7 +266,8 @@ export class WasmBackend extends ReferenceBackend {
       const pq = p(q);
       const args = [p(out, true), pq, qSink && sinks > 0 ? p(qSink) : pq, p(keys), p(values), scores, stride];
       const dims = [tokens, pos0, heads, kvHeads, headDim, sinks] as const;
-      if (this.pool && tokens * n * heads * headDim >= PARALLEL_MIN_MACS) this.pool.run(OP.ATTENTION, heads, 1, [...args, ...dims]);
+      if (this.pool && tokens * n * heads * headDim >= PARALLEL_MIN_MACS)
+        this.pool.run(OP.ATTENTION, heads, 1, [...args, ...dims]);
       else this.kernels.attention_f32(args[0], args[1], args[2], args[3], args[4], scores, ...dims, 0, heads);
     });
   }

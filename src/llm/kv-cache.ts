@@ -50,7 +50,9 @@ export class KVCache {
     this.capacity = options.capacity ?? config.contextLength;
     this.sinks = this.policy === 'sink' ? (options.sinks ?? 4) : 0;
     if (!Number.isInteger(this.capacity) || this.capacity < 1 || this.capacity > config.contextLength)
-      throw new RangeError(`cache capacity must be an integer in [1, ${config.contextLength}], got ${this.capacity}`);
+      throw new RangeError(
+        `cache capacity must be an integer in [1, ${config.contextLength}], got ${this.capacity}`,
+      );
     if (!Number.isInteger(this.sinks) || this.sinks < 0 || this.sinks >= this.capacity)
       throw new RangeError(`sink tokens must be an integer in [0, ${this.capacity - 1}], got ${this.sinks}`);
     const kvDim = config.nKvHeads * config.headDim;

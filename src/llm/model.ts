@@ -75,7 +75,7 @@ export class LlamaModel {
     cache.reserve(T);
     const all = allLogits ? new Float32Array(T * V) : null;
     let logits = this.s.logits;
-    for (let start = 0; start < T; ) {
+    for (let start = 0; start < T;) {
       const free = cache.capacity - cache.position;
       const n = Math.min(this.maxBatch, T - start, Math.max(free, 1));
       const chunk = Array.from({ length: n }, (_, i) => tokens[start + i]);

@@ -92,7 +92,7 @@ export class Session {
     if (common === 0) this.reset();
     this.history.length = common;
     this.cache.truncate(common);
-    let logits = this.feed(prompt.slice(common));
+    let logits = this.append(prompt.slice(common));
     const prefillSeconds = (performance.now() - t0) / 1000;
 
     const t1 = performance.now();
@@ -133,7 +133,7 @@ export class Session {
         stopReason = 'context';
         break;
       }
-      logits = this.feed([next]);
+      logits = this.append([next]);
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (stopReason !== 'stop') emit(pending);
@@ -147,9 +147,14 @@ export class Session {
     };
   }
 
-  private feed(tokens: readonly number[]): Float32Array {
-    this.history.push(...tokens);
-    if (!this.recompute || this.history.length <= this.cache.capacity) return this.model.forward(tokens, this.cache);
+  /**
+   * Feeds tokens after the history and returns the logits of the last one (a view reused by the
+   * next call), under the session's cache policy.
+   */
+  append(tokens: readonly number[]): Float32Array {
+    for (const t of tokens) this.history.push(t);
+    if (!this.recompute || this.history.length <= this.cache.capacity)
+      return this.model.forward(tokens, this.cache);
     // past the window, recompute: the last `capacity` tokens from scratch at positions 0..capacity-1
     this.cache.reset();
     return this.model.forward(this.history.slice(-this.cache.capacity), this.cache);

@@ -74,7 +74,7 @@ export class SentencePieceBPE implements Tokenizer {
     let prevSpecial = true;
     for (const part of this.splitSpecial(text)) {
       if (typeof part === 'number') out.push(part);
-      else out.push(...this.encodeText(part, prevSpecial));
+      else for (const id of this.encodeText(part, prevSpecial)) out.push(id);
       prevSpecial = typeof part === 'number';
     }
     return out;

@@ -124,3 +124,52 @@ test('chat reads turns from a pipe; model errors are one clear line', () => {
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^effml: .*carry no tokenizer; give one with --tokenizer/);
 });
+
+test('eval stream-ppl writes CSV, JSON and an SVG plot; generate --cache sink runs past the context', () => {
+  const dir = tempDir();
+  writeFileSync(
+    join(dir, 'story.txt'),
+    'Lily and Tom played in the garden. The sun was warm and the flowers were bright.\n',
+  );
+  const out = join(dir, 'stream');
+  const r = effml(
+    'eval',
+    'stream-ppl',
+    join(REPO, 'models/stories260K/stories260K.gguf'),
+    '--text',
+    join(dir, 'story.txt'),
+    '--cache',
+    'full,window,sink',
+    '--window',
+    '60',
+    '--tokens',
+    '200',
+    '--bucket',
+    '50',
+    '--out',
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /sink +4 \+ 60 +200/);
+  const json = JSON.parse(readFileSync(`${out}.json`, 'utf8')) as {
+    results: { policy: string; tokens: number }[];
+  };
+  assert.deepEqual(
+    json.results.map((x) => [x.policy, x.tokens]),
+    [
+      ['full', 60],
+      ['window', 200],
+      ['sink', 200],
+    ],
+  );
+  assert.match(readFileSync(`${out}.csv`, 'utf8'), /^policy,tokens,mean_nll,perplexity,rss_bytes\nfull,50,/);
+  assert.match(readFileSync(`${out}.svg`, 'utf8'), /<svg[^]*<polyline[^]*sink 4\+60[^]*<\/svg>/);
+  const g = effml('generate', '--cache', 'sink', '--window', '28', '-n', '100', '--json', '--seed', '2');
+  assert.equal(JSON.parse(g.stdout).generatedTokens, 100);
+  const full = effml('generate', '--window', '28', '-n', '100', '--json', '--seed', '2');
+  assert.equal(JSON.parse(full.stdout).stopReason, 'context');
+  assert.match(
+    effml('generate', '--cache', 'ring').stderr,
+    /--cache must be one of full, window, sink, recompute/,
+  );
+});

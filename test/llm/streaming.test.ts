@@ -9,7 +9,10 @@ import { maxAbsDiff } from '../helpers.js';
 const loaded = await loadModel(undefined, { threads: 2 });
 after(() => loaded.dispose());
 const { model, tokenizer } = loaded;
-const text = 'Once upon a time there was a little dog named Max. He liked to run in the park with his friends. '.repeat(6);
+const text =
+  'Once upon a time there was a little dog named Max. He liked to run in the park with his friends. '.repeat(
+    6,
+  );
 const tokens = tokenizer.encode(text); // > 100 tokens
 
 /**
@@ -49,7 +52,7 @@ test('after eviction, logits equal a fresh computation on [sinks + window] at ca
 
 test('recompute is a fresh computation of the last window for every token', () => {
   const session = new Session(model, tokenizer, { policy: 'recompute', capacity: 40 });
-  const logits = Float32Array.from(session['feed'](tokens));
+  const logits = Float32Array.from(session.append(tokens));
   const fresh = model.forward(tokens.slice(-40), model.newCache());
   assert.deepEqual(logits, fresh);
 });
@@ -67,4 +70,23 @@ test('sink sessions generate far past the context with a cache that never grows'
   const f = await full.generate(tokenizer.encode('Once upon a time'), { maxTokens: 600, seed: 1 });
   assert.equal(f.stopReason, 'context');
   assert.throws(() => model.newCache({ policy: 'sink', capacity: 4, sinks: 4 }), /sink tokens/);
+});
+
+test('stream perplexity: full stops at its capacity, sink and window run on with flat buckets', async () => {
+  const { streamPerplexity } = await import('../../src/eval/stream-perplexity.js');
+  const story = 'Tom had a red ball. He threw it to Sue and she laughed. ';
+  const run = (cache: Parameters<typeof streamPerplexity>[3]['cache']) =>
+    streamPerplexity(model, tokenizer, story, { cache, tokens: 300, bucket: 50 });
+  const full = run({ policy: 'full', capacity: 100 });
+  assert.equal(full.tokens, 100);
+  for (const policy of ['sink', 'window', 'recompute'] as const) {
+    const r = run({ policy, capacity: 100 });
+    assert.equal(r.tokens, 300, policy);
+    assert.equal(r.buckets.length, 6);
+    assert.ok(r.perplexity > 1 && r.perplexity < 50, `${policy}: ${r.perplexity}`);
+  }
+  // the first 100 tokens are scored identically by every policy
+  const sink = run({ policy: 'sink', capacity: 100 });
+  assert.equal(sink.buckets[0].meanNll, full.buckets[0].meanNll);
+  assert.equal(sink.buckets[1].meanNll, full.buckets[1].meanNll);
 });
