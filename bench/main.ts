@@ -1,6 +1,7 @@
 /** `npm run bench -- <suite> [--json]`: benchmarks that measure this machine, peers side by side in one run. */
 import { benchKernels, formatKernelReport } from './kernels.js';
 import { benchLlm, formatLlmReport } from './llm.js';
+import { benchStreaming, formatStreamingReport } from './streaming.js';
 
 const SUITES: Record<
   string,
@@ -8,6 +9,7 @@ const SUITES: Record<
 > = {
   kernels: { run: benchKernels, format: formatKernelReport },
   llm: { run: benchLlm, format: formatLlmReport },
+  streaming: { run: benchStreaming, format: formatStreamingReport },
 };
 
 const args = process.argv.slice(2);

@@ -5,4 +5,5 @@ export * from './kernels/index.js';
 export * from './tokenizer/index.js';
 export * from './llm/index.js';
 export * from './eval/index.js';
+export * from './quant/index.js';
 export { inspectFile, formatSummary, type FileSummary } from './cli/inspect.js';

@@ -11,6 +11,7 @@ import { registerChat } from './chat.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { formatSummary, inspectFile } from './inspect.js';
+import { registerQuantize } from './quantize.js';
 import { registerSynth } from './synth.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -45,6 +46,7 @@ registerChat(program);
 registerEval(program);
 registerBench(program);
 registerSynth(program);
+registerQuantize(program);
 
 /** Errors about the user's input: one line, no stack trace. */
 const USER_ERRORS = [FormatError, ModelConfigError, TokenizerError, ContextOverflowError, RangeError];

@@ -10,7 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { type ChunkWriter, writeFileAtomic } from './atomic-write.js';
 import { Cursor } from './cursor.js';
 import { FormatError } from './errors.js';
-import { type ByteSource, openSource } from './source.js';
+import { type ByteSource, openReader } from './source.js';
 import { type NamedTensors, type TensorFile, type TensorInfo, checkNoOverlap } from './tensor-file.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
@@ -290,13 +290,7 @@ export class GGUFFile implements TensorFile {
 }
 
 export function readGGUF(pathOrSource: string | ByteSource): GGUFFile {
-  const source = openSource(pathOrSource);
-  try {
-    return new GGUFFile(source);
-  } catch (err) {
-    source.close();
-    throw err;
-  }
+  return openReader(pathOrSource, (source) => new GGUFFile(source));
 }
 
 function plain(v: GGUFScalar | GGUFArray): unknown {

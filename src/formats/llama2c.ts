@@ -8,7 +8,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
-import { type ByteSource, openSource } from './source.js';
+import { type ByteSource, openReader, openSource } from './source.js';
 import type { TensorFile, TensorInfo } from './tensor-file.js';
 
 export interface Llama2cConfig {
@@ -127,13 +127,7 @@ export class Llama2cCheckpoint implements TensorFile {
 }
 
 export function readLlama2cCheckpoint(pathOrSource: string | ByteSource): Llama2cCheckpoint {
-  const source = openSource(pathOrSource);
-  try {
-    return new Llama2cCheckpoint(source);
-  } catch (err) {
-    source.close();
-    throw err;
-  }
+  return openReader(pathOrSource, (source) => new Llama2cCheckpoint(source));
 }
 
 /** Writes the legacy checkpoint; `tensors` must hold every tensor the config implies (any float dtype). */

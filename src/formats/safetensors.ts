@@ -9,7 +9,7 @@ import { type DType, byteSizeOf } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type ChunkWriter, writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
-import { type ByteSource, openSource } from './source.js';
+import { type ByteSource, openReader, openSource } from './source.js';
 import {
   type NamedTensors,
   type TensorFile,
@@ -200,13 +200,7 @@ export class ShardedSafetensors implements TensorFile {
 }
 
 export function readSafetensors(pathOrSource: string | ByteSource): SafetensorsFile {
-  const source = openSource(pathOrSource);
-  try {
-    return new SafetensorsFile(source);
-  } catch (err) {
-    source.close();
-    throw err;
-  }
+  return openReader(pathOrSource, (source) => new SafetensorsFile(source));
 }
 
 function encodeHeader(tensors: NamedTensors, metadata: Record<string, string>): Uint8Array {

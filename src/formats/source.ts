@@ -85,3 +85,14 @@ export class MemorySource implements ByteSource {
 export function openSource(pathOrSource: string | ByteSource): ByteSource {
   return typeof pathOrSource === 'string' ? new FileSource(pathOrSource) : pathOrSource;
 }
+
+/** Opens the file (or takes the source) and builds a reader over it; the source is closed if that fails. */
+export function openReader<T>(pathOrSource: string | ByteSource, build: (source: ByteSource) => T): T {
+  const source = openSource(pathOrSource);
+  try {
+    return build(source);
+  } catch (err) {
+    source.close();
+    throw err;
+  }
+}

@@ -24,6 +24,18 @@ export interface AttentionShape {
   sinks?: number;
 }
 
+/** Group-wise int4 weights [N, K] (src/quant/): w = (q - zero) · scale per row and group. */
+export interface Int4Weights {
+  /** [N, ceil(K / 2)], the even column in the low nibble */
+  packed: Uint8Array;
+  /** [N, groups] */
+  scales: Float32Array;
+  /** [N, groups] */
+  zeros: Float32Array;
+  /** columns per group (the last group may be partial) */
+  groupSize: number;
+}
+
 export interface Pool2dShape {
   batch: number;
   channels: number;
@@ -73,6 +85,8 @@ export interface Backend {
     N: number,
     K: number,
   ): void;
+  /** out[M, N] = a[M, K] · dequantize(w)[N, K]ᵀ for group-wise int4 weights, in f32, never materializing the weights. */
+  matmulInt4(out: Float32Array, a: Float32Array, w: Int4Weights, M: number, N: number, K: number): void;
   /** out[N] = w[N, K] · x[K] */
   matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void;
   dot(a: Float32Array, b: Float32Array): number;

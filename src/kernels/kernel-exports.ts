@@ -52,6 +52,20 @@ export interface KernelExports {
     r0: number,
     r1: number,
   ): void;
+  matmul_int4(
+    out: number,
+    a: number,
+    w: number,
+    scales: number,
+    zeros: number,
+    scratch: number,
+    M: number,
+    N: number,
+    K: number,
+    groupSize: number,
+    r0: number,
+    r1: number,
+  ): void;
   stream_sum_f32(p: number, n: number): number;
 }
 

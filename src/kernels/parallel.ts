@@ -7,7 +7,15 @@ import type { KernelExports } from './kernel-exports.js';
 
 export const CTRL = { GEN: 0, DONE: 1, OP: 2, ROWS: 3, GRAIN: 4, ARGS: 5 } as const;
 export const CTRL_INTS = 24;
-export const OP = { EXIT: 0, MATVEC: 1, MATVEC_STREAM: 2, MATMUL: 3, ATTENTION: 4, MATMUL_Q8_0: 5 } as const;
+export const OP = {
+  EXIT: 0,
+  MATVEC: 1,
+  MATVEC_STREAM: 2,
+  MATMUL: 3,
+  ATTENTION: 4,
+  MATMUL_Q8_0: 5,
+  MATMUL_INT4: 6,
+} as const;
 
 /** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of `grain` (a kernel's tile height). */
 export function sliceRows(rows: number, index: number, threads: number, grain: number): [number, number] {
@@ -43,6 +51,26 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
         ctrl[a + 7],
         ctrl[a + 8],
         ctrl[a + 9],
+        r0,
+        r1,
+      );
+      break;
+    }
+    case OP.MATMUL_INT4: {
+      // args: out, a, w, scales, zeros, scratch (one stride per thread), stride, M, N, K, groupSize
+      const scratch = ctrl[a + 5] + index * ctrl[a + 6];
+      const [M, N, K, groupSize] = [7, 8, 9, 10].map((i) => ctrl[a + i]);
+      k.matmul_int4(
+        ctrl[a],
+        ctrl[a + 1],
+        ctrl[a + 2],
+        ctrl[a + 3],
+        ctrl[a + 4],
+        scratch,
+        M,
+        N,
+        K,
+        groupSize,
         r0,
         r1,
       );

@@ -6,6 +6,7 @@ import {
   type AttentionShape,
   type Backend,
   type Conv2dShape,
+  type Int4Weights,
   type Pool2dShape,
   type RopeStyle,
   convOutSize,
@@ -52,6 +53,19 @@ export class ReferenceBackend implements Backend {
     const weights = new Float32Array(N * K);
     this.dequantize(weights, w, dtype, N * K);
     this.matmul(out, aq, weights, M, N, K);
+  }
+
+  matmulInt4(out: Float32Array, a: Float32Array, w: Int4Weights, M: number, N: number, K: number): void {
+    const groups = Math.ceil(K / w.groupSize);
+    const rowBytes = Math.ceil(K / 2);
+    const weights = new Float32Array(N * K);
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < K; k++) {
+        const b = w.packed[n * rowBytes + (k >> 1)];
+        const g = n * groups + Math.floor(k / w.groupSize);
+        weights[n * K + k] = ((k & 1 ? b >> 4 : b & 15) - w.zeros[g]) * w.scales[g];
+      }
+    this.matmul(out, a, weights, M, N, K);
   }
 
   matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { DType } from '../tensor/dtype.js';
 import { DTYPES } from '../tensor/dtype.js';
-import type { AttentionShape, RopeStyle } from './backend.js';
+import type { AttentionShape, Int4Weights, RopeStyle } from './backend.js';
 import { type KernelExports, instantiateKernels } from './kernel-exports.js';
 import { OP } from './parallel.js';
 import { ReferenceBackend } from './reference.js';
@@ -173,6 +173,56 @@ export class WasmBackend extends ReferenceBackend {
       const args = [po, aq, xq, xd, pw, scratch, stride, M, N, K];
       if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_Q8_0, N, 4, args);
       else this.kernels.matmul_q8_0(po, aq, xq, xd, pw, scratch, M, N, K, 0, N);
+    });
+  }
+
+  override matmulInt4(
+    out: Float32Array,
+    a: Float32Array,
+    w: Int4Weights,
+    M: number,
+    N: number,
+    K: number,
+  ): void {
+    const groups = Math.ceil(K / w.groupSize);
+    checkLength('matmulInt4 out', out, M * N);
+    checkLength('matmulInt4 a', a, M * K);
+    checkLength('matmulInt4 packed', w.packed, N * Math.ceil(K / 2));
+    checkLength('matmulInt4 scales', w.scales, N * groups);
+    checkLength('matmulInt4 zeros', w.zeros, N * groups);
+    this.withPointers((p) => {
+      const threads = this.pool ? this.threads : 1;
+      const stride = 4 * K * 4; // four dequantized weight rows per thread
+      const scratch = this.alloc(stride * threads);
+      const args = [
+        p(out, true),
+        p(a),
+        p(w.packed),
+        p(w.scales),
+        p(w.zeros),
+        scratch,
+        stride,
+        M,
+        N,
+        K,
+        w.groupSize,
+      ];
+      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_INT4, N, 4, args);
+      else
+        this.kernels.matmul_int4(
+          args[0],
+          args[1],
+          args[2],
+          args[3],
+          args[4],
+          scratch,
+          M,
+          N,
+          K,
+          w.groupSize,
+          0,
+          N,
+        );
     });
   }
 

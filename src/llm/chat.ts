@@ -41,6 +41,8 @@ export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[
 export class Chat {
   readonly messages: ChatMessage[] = [];
   readonly session: Session;
+  /** the conversation text the session has been fed, up to the end of the last answer */
+  private fed: string | null = null;
 
   constructor(
     model: LlamaModel,
@@ -53,28 +55,43 @@ export class Chat {
   }
 
   reset(): void {
+    this.fed = null;
     this.messages.length = 0;
     if (this.system) this.messages.push({ role: 'system', content: this.system });
     this.session.reset();
   }
 
+  /**
+   * Answers `content`. The conversation is rendered whole; when it extends the text already fed
+   * (the usual case), only the new part is tokenized and fed, which is what lets a `sink` cache
+   * chat forever. Otherwise the session matches the whole prompt against its history.
+   */
   async send(content: string, options: GenerateOptions = {}): Promise<GenerateResult> {
     this.messages.push({ role: 'user', content });
     const rendered = renderChat(this.tokenizer, this.messages);
-    const bosText = this.tokenizer.bos === null ? null : this.tokenizer.tokenText(this.tokenizer.bos);
-    const prompt = this.tokenizer.encode(rendered.text, {
-      bos: !(bosText && rendered.text.startsWith(bosText)),
-      special: true,
-    });
+    const generateOptions = { ...options, stop: [...rendered.stop, ...(options.stop ?? [])] };
     try {
-      const result = await this.session.generate(prompt, {
-        ...options,
-        stop: [...rendered.stop, ...(options.stop ?? [])],
-      });
+      let result: GenerateResult;
+      if (this.fed !== null && rendered.text.startsWith(this.fed)) {
+        const delta = this.tokenizer.encode(rendered.text.slice(this.fed.length), {
+          bos: false,
+          special: true,
+        });
+        result = await this.session.continue(delta, generateOptions);
+      } else {
+        const bosText = this.tokenizer.bos === null ? null : this.tokenizer.tokenText(this.tokenizer.bos);
+        const prompt = this.tokenizer.encode(rendered.text, {
+          bos: !(bosText && rendered.text.startsWith(bosText)),
+          special: true,
+        });
+        result = await this.session.generate(prompt, generateOptions);
+      }
+      this.fed = rendered.text + result.text;
       this.messages.push({ role: 'assistant', content: result.text.trim() });
       return result;
     } catch (err) {
       this.messages.pop();
+      this.fed = null;
       throw err;
     }
   }

@@ -54,7 +54,14 @@ export async function loadModel(
   try {
     const opened = openModel(path, options);
     try {
-      const weights = loadWeights(opened.file, opened.scheme, opened.config, backend, options.onProgress);
+      const weights = loadWeights(
+        opened.file,
+        opened.scheme,
+        opened.config,
+        backend,
+        options.onProgress,
+        opened.quantization,
+      );
       const model = new LlamaModel(opened.config, weights, backend, options.maxBatch);
       return {
         path,
@@ -80,6 +87,8 @@ interface OpenedModel {
   scheme: NamingScheme;
   config: LlamaConfig;
   tokenizer: Tokenizer;
+  /** effml's int4 format (src/quant/save.ts) */
+  quantization?: { groupSize: number };
 }
 
 function openModel(path: string, options: LoadOptions): OpenedModel {
@@ -243,5 +252,21 @@ function openHF(dir: string): OpenedModel {
       `no model.safetensors or model.safetensors.index.json${found.length ? ` (found ${found.join(', ')})` : ''}`,
     );
   }
-  return { format: 'hf', file, scheme: 'hf', config, tokenizer };
+  const q = hf.quantization_config as Record<string, unknown> | undefined;
+  if (q && q.quant_method !== 'effml-int4') {
+    file.close();
+    throw new ModelConfigError(
+      configPath,
+      `quantization ${String(q.quant_method)} is not supported (supported: effml-int4)`,
+    );
+  }
+  const quantization = q ? { groupSize: Number(q.group_size) } : undefined;
+  if (quantization && !(Number.isInteger(quantization.groupSize) && quantization.groupSize >= 0)) {
+    file.close();
+    throw new ModelConfigError(
+      configPath,
+      'quantization_config.group_size must be an integer >= 0 (0: per channel)',
+    );
+  }
+  return { format: 'hf', file, scheme: 'hf', config, tokenizer, quantization };
 }

@@ -25,8 +25,13 @@ interface RunState {
   logits: Float32Array; // [B, vocab]
 }
 
+/** The inputs of each group of linears sharing an input (what AWQ and SmoothQuant calibrate on). */
+export type LinearSite = 'attn_in' | 'attn_out' | 'ffn_in' | 'ffn_mid';
+
 export class LlamaModel {
   readonly maxBatch: number;
+  /** Called with the [T, width] input rows of each linear group as the forward pass computes them (calibration). */
+  observer: ((layer: number, site: LinearSite, rows: Float32Array) => void) | null = null;
   private readonly s: RunState;
   private readonly invFreq: Float32Array;
 
@@ -119,6 +124,7 @@ export class LlamaModel {
       const L = w.layers[l];
       // attention: rmsnorm, q/k/v projections (+ bias), RoPE at each token's position
       be.rmsnorm(xb, x, L.attnNorm, T, c.dim, c.normEps);
+      this.observer?.(l, 'attn_in', xb);
       linear(be, q, xb, L.wq, T, qDim, c.dim);
       linear(be, k, xb, L.wk, T, kvDim, c.dim);
       linear(be, v, xb, L.wv, T, kvDim, c.dim);
@@ -147,15 +153,18 @@ export class LlamaModel {
         sinks: evicting ? cache.sinks : 0,
       };
       be.attention(att, q, cache.keys[l], cache.values[l], shape, qSink);
+      this.observer?.(l, 'attn_out', att);
       linear(be, proj, att, L.wo, T, c.dim, qDim);
       be.add(x, x, proj);
 
       // SwiGLU feed-forward: w2(silu(w1 x) * w3 x)
       be.rmsnorm(xb, x, L.ffnNorm, T, c.dim, c.normEps);
+      this.observer?.(l, 'ffn_in', xb);
       linear(be, hb, xb, L.w1, T, c.hiddenDim, c.dim);
       linear(be, hb2, xb, L.w3, T, c.hiddenDim, c.dim);
       be.silu(hb, hb);
       be.mul(hb, hb, hb2);
+      this.observer?.(l, 'ffn_mid', hb);
       linear(be, proj, hb, L.w2, T, c.dim, c.hiddenDim);
       be.add(x, x, proj);
     }
@@ -174,7 +183,7 @@ export class LlamaModel {
 }
 
 /** out[M, N] = x[M, K] · Wᵀ, through the kernel for W's format. */
-function linear(
+export function linear(
   be: Backend,
   out: Float32Array,
   x: Float32Array,
@@ -184,6 +193,7 @@ function linear(
   K: number,
 ): void {
   if (w.dtype === 'f32') be.matmul(out, x, w.data, M, N, K);
+  else if (w.dtype === 'int4') be.matmulInt4(out, x, w.data, M, N, K);
   else be.matmulQuantized(out, x, w.data, w.dtype, M, N, K);
 }
 

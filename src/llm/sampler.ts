@@ -66,8 +66,10 @@ export class Sampler {
     if (o.temperature === 0) return argmax(scores);
 
     // candidates sorted by logit, cut to top-k
-    let ids = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]);
-    if (o.topK > 0) ids = ids.slice(0, o.topK);
+    let ids =
+      o.topK > 0 && o.topK < scores.length
+        ? topK(scores, o.topK)
+        : Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]);
     const max = scores[ids[0]];
     let probs = ids.map((id) => Math.exp((scores[id] - max) / o.temperature));
     // min-p: relative to the most likely candidate (whose weight is exp(0) = 1)
@@ -92,6 +94,21 @@ export class Sampler {
     }
     return ids[ids.length - 1];
   }
+}
+
+/** The k largest entries' indices, largest first, in one pass (O(n) for k much smaller than n). */
+function topK(x: Float32Array, k: number): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    if (best.length === k && x[i] <= x[best[k - 1]]) continue;
+    let at = best.length === k ? k - 1 : best.length;
+    while (at > 0 && x[best[at - 1]] < x[i]) {
+      best[at] = best[at - 1];
+      at--;
+    }
+    best[at] = i;
+  }
+  return best;
 }
 
 export function argmax(x: ArrayLike<number>): number {

@@ -41,10 +41,15 @@ export interface SessionCacheOptions extends Omit<CacheOptions, 'policy'> {
 }
 
 export class Session {
-  /** every token fed so far, in order (the cache may hold only some of them) */
+  /**
+   * The tokens fed so far, in order: all of them while the cache holds them all; once it evicts,
+   * only the recent ones (so that an endless session keeps constant memory).
+   */
   readonly history: number[] = [];
   readonly cache: KVCache;
   private readonly recompute: boolean;
+  /** tokens dropped from the front of the history */
+  private dropped = 0;
 
   constructor(
     readonly model: LlamaModel,
@@ -62,41 +67,79 @@ export class Session {
 
   reset(): void {
     this.history.length = 0;
+    this.dropped = 0;
     this.cache.reset();
   }
 
-  /** whether the cache still holds every token of the history (so it can be rewound) */
+  /** whether the cache holds every token of the history, from the first (so it can be rewound) */
   private get whole(): boolean {
-    return this.history.length <= this.cache.capacity && this.cache.position === this.history.length;
+    return (
+      this.dropped === 0 &&
+      this.history.length <= this.cache.capacity &&
+      this.cache.position === this.history.length
+    );
   }
 
   /**
-   * Continues from `prompt` (token ids): tokens that extend what the cache holds are fed; if the
-   * prompt diverges from the history, the cache is rewound to the common prefix first.
+   * Generates from `prompt` (token ids, from the start of the conversation): the tokens that extend
+   * what the cache holds are fed; if the prompt diverges from the history, the cache is rewound to
+   * the common prefix (or, if it has evicted tokens, started over).
    */
   async generate(prompt: readonly number[], options: GenerateOptions = {}): Promise<GenerateResult> {
-    const maxTokens = options.maxTokens ?? 128;
-    const sampler = new Sampler(options);
-    const stops = options.stop?.filter((s) => s.length > 0) ?? [];
     if (prompt.length === 0)
       throw new RangeError('the prompt has no tokens (an empty prompt needs a BOS token)');
-
     const t0 = performance.now();
     let common = 0;
-    while (common < this.history.length && common < prompt.length && this.history[common] === prompt[common])
-      common++;
+    if (this.dropped === 0)
+      while (
+        common < this.history.length &&
+        common < prompt.length &&
+        this.history[common] === prompt[common]
+      )
+        common++;
     // the last prompt token is always fed again when everything is cached, to get its logits
     if (common === prompt.length) common--;
-    // a cache that has evicted tokens cannot rewind: start over from the whole prompt
     if (common < this.history.length && !this.whole) common = 0;
     if (common === 0) this.reset();
     this.history.length = common;
     this.cache.truncate(common);
-    let logits = this.append(prompt.slice(common));
-    const prefillSeconds = (performance.now() - t0) / 1000;
+    const logits = this.append(prompt.slice(common));
+    return this.sample(
+      logits,
+      prompt[prompt.length - 1],
+      prompt.length,
+      (performance.now() - t0) / 1000,
+      options,
+    );
+  }
 
+  /** Generates after feeding `tokens` on top of everything the session holds (no matching, no rewind). */
+  async continue(tokens: readonly number[], options: GenerateOptions = {}): Promise<GenerateResult> {
+    if (tokens.length === 0) throw new RangeError('nothing to continue from');
+    const t0 = performance.now();
+    const logits = this.append(tokens);
+    return this.sample(
+      logits,
+      tokens[tokens.length - 1],
+      tokens.length,
+      (performance.now() - t0) / 1000,
+      options,
+    );
+  }
+
+  private async sample(
+    first: Float32Array,
+    lastToken: number,
+    promptTokens: number,
+    prefillSeconds: number,
+    options: GenerateOptions,
+  ): Promise<GenerateResult> {
+    let logits = first;
+    const maxTokens = options.maxTokens ?? 128;
+    const sampler = new Sampler(options);
+    const stops = options.stop?.filter((s) => s.length > 0) ?? [];
     const t1 = performance.now();
-    const decoder = this.tokenizer.decoder(prompt[prompt.length - 1]);
+    const decoder = this.tokenizer.decoder(lastToken);
     const generated: number[] = [];
     let text = '';
     let pending = ''; // text held back while it could still be the start of a stop string
@@ -140,7 +183,7 @@ export class Session {
     return {
       text,
       tokens: generated,
-      promptTokens: prompt.length,
+      promptTokens,
       stopReason,
       prefillSeconds,
       decodeSeconds: (performance.now() - t1) / 1000,
@@ -152,12 +195,22 @@ export class Session {
    * next call), under the session's cache policy.
    */
   append(tokens: readonly number[]): Float32Array {
+    const keep = this.cache.capacity;
+    let logits: Float32Array;
+    if (!this.recompute || this.history.length + tokens.length <= keep)
+      logits = this.model.forward(tokens, this.cache);
+    else {
+      // past the window, recompute: the last `capacity` tokens from scratch at positions 0..capacity-1
+      this.cache.reset();
+      logits = this.model.forward(this.history.slice(-keep).concat(tokens).slice(-keep), this.cache);
+    }
     for (const t of tokens) this.history.push(t);
-    if (!this.recompute || this.history.length <= this.cache.capacity)
-      return this.model.forward(tokens, this.cache);
-    // past the window, recompute: the last `capacity` tokens from scratch at positions 0..capacity-1
-    this.cache.reset();
-    return this.model.forward(this.history.slice(-this.cache.capacity), this.cache);
+    // once tokens have left the cache, keep only the recent history
+    if (this.history.length > 2 * keep && (this.cache.position > keep || this.recompute)) {
+      this.dropped += this.history.length - keep;
+      this.history.splice(0, this.history.length - keep);
+    }
+    return logits;
   }
 }
 

@@ -2,14 +2,17 @@
  * Loads a model's weights from any TensorFile into f32 arrays of the compute backend, by the
  * naming scheme of the file's format. Quantized and half-precision weights are dequantized on load.
  */
-import type { Backend } from '../kernels/backend.js';
+import type { Backend, Int4Weights } from '../kernels/backend.js';
 import { FormatError } from '../formats/errors.js';
 import type { TensorFile } from '../formats/tensor-file.js';
 import { DTYPES } from '../tensor/dtype.js';
 import type { LlamaConfig } from './config.js';
 
-/** A weight matrix [N, K] as the matmul kernels take it: f32, or q8_0 blocks kept as stored. */
-export type Linear = { dtype: 'f32'; data: Float32Array } | { dtype: 'q8_0'; data: Uint8Array };
+/** A weight matrix [N, K] as the matmul kernels take it: f32, q8_0 blocks kept as stored, or group-wise int4. */
+export type Linear =
+  | { dtype: 'f32'; data: Float32Array }
+  | { dtype: 'q8_0'; data: Uint8Array }
+  | { dtype: 'int4'; data: Int4Weights };
 
 export interface LayerWeights {
   attnNorm: Float32Array;
@@ -106,12 +109,15 @@ export function loadWeights(
   c: LlamaConfig,
   backend: Backend,
   onTensor: (done: number, total: number) => void = () => {},
+  /** effml int4 tensors: columns per group, 0 = one group per row */
+  quantization?: { groupSize: number },
 ): LlamaWeights {
   const infos = new Map(file.tensors.map((t) => [t.name, t]));
   const kvDim = c.nKvHeads * c.headDim;
   const qDim = c.nHeads * c.headDim;
   const perLayer = c.attentionBias ? 12 : 9;
-  const total = 2 + c.nLayers * perLayer + (c.tiedEmbeddings ? 0 : 1);
+  // an int4 linear is three tensors
+  const total = 2 + c.nLayers * (perLayer + (quantization ? 14 : 0)) + (c.tiedEmbeddings ? 0 : 1);
   let done = 0;
 
   const read = (name: string, shape: number[]) => {
@@ -136,8 +142,36 @@ export function loadWeights(
     else out.set(t.toFloat32());
     return out;
   };
-  /** q8_0 matrices stay q8_0 (the matmul kernels take them as they are); others become f32. */
+  /** int4 (effml's saved format) and q8_0 matrices stay quantized; others become f32. */
   const linear = (name: string, shape: number[]): Linear => {
+    const base = name.replace(/\.weight$/, '');
+    if (infos.has(`${base}.qweight`)) {
+      if (!quantization) throw new FormatError(file.path, `${base}.qweight without a quantization_config`);
+      const [rows, cols] = shape;
+      const groupSize = quantization.groupSize || cols; // 0: one group per row
+      const groups = Math.ceil(cols / groupSize);
+      const bytes = (key: string, s: number[]) => {
+        const t = read(`${base}.${key}`, s);
+        const out = backend.allocBytes(t.byteLength);
+        out.set(t.bytes);
+        return out;
+      };
+      const groupValues = (key: string) => {
+        const t = read(`${base}.${key}`, [rows, groups]);
+        const out = backend.allocF32(rows * groups);
+        out.set(t.toFloat32());
+        return out;
+      };
+      return {
+        dtype: 'int4',
+        data: {
+          packed: bytes('qweight', [rows, Math.ceil(cols / 2)]),
+          scales: groupValues('scales'),
+          zeros: groupValues('qzeros'),
+          groupSize,
+        },
+      };
+    }
     if (infos.get(name)?.dtype !== 'q8_0') return { dtype: 'f32', data: load(name, shape) };
     const t = read(name, shape);
     const out = backend.allocBytes(t.byteLength);

@@ -1,6 +1,8 @@
 /** Writes a SentencePiece-style vocabulary in the forms other runtimes read: tokenizer.json and GGUF metadata. */
 import { type GGUFValue, GGUFType } from '../formats/gguf.js';
-import { type SentencePieceVocab, TokenType } from './sentencepiece-bpe.js';
+import { HFTokenizer } from './hf-tokenizer.js';
+import { SentencePieceBPE, type SentencePieceVocab, TokenType } from './sentencepiece-bpe.js';
+import type { Tokenizer } from './tokenizer.js';
 
 const SPACE = '▁';
 
@@ -109,4 +111,16 @@ export function sentencePieceGGUFMetadata(v: SentencePieceVocab): [string, GGUFV
   if (v.chatTemplate)
     entries.push(['tokenizer.chat_template', { type: GGUFType.STRING, value: v.chatTemplate }]);
   return entries;
+}
+
+/** tokenizer.json and tokenizer_config.json for any tokenizer effml reads. */
+export function tokenizerFiles(t: Tokenizer): { json: object; config: object } {
+  if (t instanceof SentencePieceBPE)
+    return { json: sentencePieceTokenizerJson(t.vocab), config: sentencePieceTokenizerConfig(t.vocab) };
+  if (t instanceof HFTokenizer)
+    return {
+      json: t.tokenizerJson,
+      config: { ...t.tokenizerConfig, ...(t.chatTemplate ? { chat_template: t.chatTemplate } : {}) },
+    };
+  throw new RangeError('this tokenizer cannot be exported');
 }

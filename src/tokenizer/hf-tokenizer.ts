@@ -17,7 +17,11 @@ export class HFTokenizer implements Tokenizer {
   readonly chatTemplate: string | null;
   private readonly impl: HFTokenizerImpl;
 
-  constructor(tokenizerJson: object, tokenizerConfig: Record<string, unknown>, options: HFTokenizerOptions) {
+  constructor(
+    readonly tokenizerJson: object,
+    readonly tokenizerConfig: Record<string, unknown>,
+    options: HFTokenizerOptions,
+  ) {
     try {
       this.impl = new HFTokenizerImpl(tokenizerJson, tokenizerConfig);
     } catch (err) {

@@ -8,6 +8,8 @@ import {
   convOutSize,
   ropeInvFreq,
 } from '../../src/kernels/index.js';
+import { packInt4 } from '../../src/quant/pack-int4.js';
+import { dequantizeGroups, quantizeRTN } from '../../src/quant/rtn.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { maxAbsDiff, randomF32, rng } from '../helpers.js';
 
@@ -79,6 +81,26 @@ for (const threads of [1, 2]) {
       assert.throws(() =>
         wasm.matmulQuantized(new Float32Array(1), new Float32Array(33), new Uint8Array(34), 'q8_0', 1, 1, 33),
       );
+    });
+
+    test('int4 group-wise matmul matches the reference (partial groups, odd K, decode and prefill)', () => {
+      for (const [M, N, K, groupSize] of [
+        [1, 5, 64, 128],
+        [1, 7, 172, 64],
+        [3, 9, 33, 16],
+        [17, 40, 200, 32],
+        [64, 130, 576, 128],
+      ]) {
+        const a = randomF32(M * K, random);
+        const qm = quantizeRTN(randomF32(N * K, random), N, K, { bits: 4, groupSize });
+        const w = { packed: packInt4(qm.q, N, K), scales: qm.scales, zeros: qm.zeros, groupSize };
+        const [e, o, d] = [new Float32Array(M * N), new Float32Array(M * N), new Float32Array(M * N)];
+        ref.matmulInt4(e, a, w, M, N, K);
+        wasm.matmulInt4(o, a, w, M, N, K);
+        close(o, e, 2e-6 * Math.sqrt(K), `int4 ${M}x${N}x${K} g${groupSize}`);
+        ref.matmul(d, a, dequantizeGroups(qm), M, N, K);
+        close(e, d, 1e-6 * Math.sqrt(K), `int4 reference vs dequantized ${M}x${N}x${K}`);
+      }
     });
 
     test('large matvecs (cached tile and DRAM streaming paths) cover every row once', () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { readLlama2cCheckpoint, readLlama2cTokenizer } from '../../src/formats/llama2c.js';
 import { writeSafetensors, writeSafetensorsSharded } from '../../src/formats/safetensors.js';
 import { globalTensorName, layerTensorName } from '../../src/llm/weights.js';
+import { halvesRowOrder, permuteRows } from '../../src/llm/rope-layout.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { sentencePieceTokenizerConfig, sentencePieceTokenizerJson } from '../../src/tokenizer/export.js';
 import { tokenizerFromLlama2c } from '../../src/tokenizer/load.js';
@@ -16,17 +17,10 @@ import { STORIES } from '../helpers.js';
 /** Meta row 2i + c of each head moves to row c · headDim/2 + i (pairs become halves). */
 export function permuteToHalves(w: Tensor, heads: number): Tensor {
   const [rows, cols] = w.shape;
-  const headDim = rows / heads;
-  const src = w.toFloat32();
-  const out = new Float32Array(src.length);
-  for (let h = 0; h < heads; h++)
-    for (let i = 0; i < headDim / 2; i++)
-      for (let c = 0; c < 2; c++) {
-        const from = h * headDim + 2 * i + c;
-        const to = h * headDim + c * (headDim / 2) + i;
-        out.set(src.subarray(from * cols, (from + 1) * cols), to * cols);
-      }
-  return Tensor.fromFloat32([rows, cols], out);
+  return Tensor.fromFloat32(
+    [rows, cols],
+    permuteRows(w.toFloat32(), cols, halvesRowOrder(heads, rows / heads)),
+  );
 }
 
 export function writeStoriesAsHF(dir: string, options: { shardBytes?: number } = {}): void {

@@ -90,3 +90,21 @@ test('stream perplexity: full stops at its capacity, sink and window run on with
   assert.equal(sink.buckets[0].meanNll, full.buckets[0].meanNll);
   assert.equal(sink.buckets[1].meanNll, full.buckets[1].meanNll);
 });
+
+test('a sink chat keeps one conversation going far past the context, in constant memory', async () => {
+  const { Chat } = await import('../../src/llm/chat.js');
+  const chat = new Chat(model, tokenizer, undefined, { policy: 'sink', capacity: 128 });
+  for (let i = 0; i < 12; i++) {
+    const r = await chat.send(`Tell me about the dog number ${i}.`, { maxTokens: 30, seed: i });
+    assert.ok(r.tokens.length > 0);
+  }
+  assert.ok(chat.session.cache.position > 400, `${chat.session.cache.position} tokens`);
+  assert.equal(chat.session.cache.length, 128);
+  assert.ok(chat.session.history.length <= 2 * 128);
+  assert.equal(chat.messages.length, 24);
+  const full = new Chat(model, tokenizer, undefined, { capacity: 128 });
+  await assert.rejects(async () => {
+    for (let i = 0; i < 12; i++)
+      await full.send(`Tell me about the dog number ${i}.`, { maxTokens: 30, seed: i });
+  }, /context overflow/);
+});

@@ -395,6 +395,38 @@ export function matmul_q8_0(
   }
 }
 
+// Group-wise int4 weights (src/quant/): packed [N, ceil(K / 2)] with the even column in the low
+// nibble, f32 scales and zero points [N, groups]: w = (q - zero) * scale, groups of groupSize
+// columns (the last may be partial). out = a . w^T exactly in f32: four rows at a time are
+// dequantized into this thread's scratch (16 K bytes) and multiplied with the f32 tile kernel.
+function dequantize_int4_row(dst: usize, packed: usize, scales: usize, zeros: usize, K: i32, groupSize: i32): void {
+  const groups = (K + groupSize - 1) / groupSize;
+  for (let gi = 0; gi < groups; gi++) {
+    const s = at(scales, gi);
+    const z = at(zeros, gi);
+    const end = min((gi + 1) * groupSize, K);
+    for (let c = gi * groupSize; c < end; c++) {
+      const b = <i32>load<u8>(packed + (<usize>c >> 1));
+      put(dst, c, (<f32>((c & 1) != 0 ? b >> 4 : b & 15) - z) * s);
+    }
+  }
+}
+
+export function matmul_int4(
+  out: usize, a: usize, w: usize, scales: usize, zeros: usize, scratch: usize,
+  M: i32, N: i32, K: i32, groupSize: i32, r0: i32, r1: i32,
+): void {
+  const rowBytes = <usize>((K + 1) >> 1);
+  const groups = (K + groupSize - 1) / groupSize;
+  const sRow = <usize>groups << 2;
+  for (let n = r0; n < r1; n += 4) {
+    const n1 = min(n + 4, r1);
+    for (let r = n; r < n1; r++)
+      dequantize_int4_row(scratch + (<usize>((r - n) * K) << 2), w + <usize>r * rowBytes, scales + <usize>r * sRow, zeros + <usize>r * sRow, K, groupSize);
+    matmul_rows_f32(out, a, scratch, M, N, K, n, n1);
+  }
+}
+
 // Reads n floats as fast as the core can (the bandwidth yardstick for matvec); returns their sum.
 export function stream_sum_f32(p: usize, n: i32): f32 {
   let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);

@@ -1,0 +1,139 @@
+/**
+ * Writes a quantized model as a Hugging Face style folder that effml loads back: config.json with
+ * a quantization_config, model.safetensors, tokenizer files. Each int4 linear `<name>` is stored as
+ *   <name>.qweight  U8  [out, ceil(in / 2)]  two 4-bit values per byte, the even input column in the low nibble
+ *   <name>.scales   F16 [out, groups]        groups of group_size input columns, the last one possibly partial
+ *   <name>.qzeros   F16 [out, groups]        integer zero points: w = (q - zero) · scale
+ * 2- and 3-bit values use 4-bit slots. Q and K rows are stored in the Hugging Face (rotate-half)
+ * order, permuted from Meta's when the source model used adjacent pairs.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../formats/atomic-write.js';
+import { writeSafetensors } from '../formats/safetensors.js';
+import type { TensorLike } from '../formats/tensor-file.js';
+import type { LlamaModel } from '../llm/model.js';
+import { halvesRowOrder, permuteRows } from '../llm/rope-layout.js';
+import { globalTensorName, layerTensorName } from '../llm/weights.js';
+import { Tensor } from '../tensor/tensor.js';
+import { tokenizerFiles } from '../tokenizer/export.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { LINEAR_KEYS, linearShape } from './quantize-model.js';
+
+export const QUANT_METHOD = 'effml-int4';
+
+export interface QuantizationInfo {
+  method: 'rtn' | 'awq';
+  bits: number;
+  groupSize: number;
+  [detail: string]: unknown;
+}
+
+export function saveQuantizedModel(
+  dir: string,
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  info: QuantizationInfo,
+): void {
+  const c = model.config;
+  mkdirSync(dir, { recursive: true });
+  const adjacent = c.ropeStyle === 'adjacent';
+  const order = { wq: halvesRowOrder(c.nHeads, c.headDim), wk: halvesRowOrder(c.nKvHeads, c.headDim) };
+  const f32 = (a: Float32Array, shape: number[]) => Tensor.fromFloat32(shape, a);
+  const tensors: [string, TensorLike][] = [
+    [globalTensorName('hf', 'embed'), f32(model.weights.embed, [c.vocabSize, c.dim])],
+  ];
+  model.weights.layers.forEach((L, l) => {
+    const name = (key: Parameters<typeof layerTensorName>[2]) => layerTensorName('hf', l, key);
+    tensors.push([name('attnNorm'), f32(L.attnNorm, [c.dim])], [name('ffnNorm'), f32(L.ffnNorm, [c.dim])]);
+    for (const [key, bias] of [
+      ['bq', L.bq],
+      ['bk', L.bk],
+      ['bv', L.bv],
+    ] as const) {
+      if (!bias) continue;
+      const reorder = adjacent && key !== 'bv' ? order[key === 'bq' ? 'wq' : 'wk'] : null;
+      tensors.push([name(key), f32(reorder ? permuteRows(bias, 1, reorder) : bias, [bias.length])]);
+    }
+    for (const key of LINEAR_KEYS) {
+      const w = L[key];
+      const [rows, cols] = linearShape(model, key);
+      const reorder = adjacent && (key === 'wq' || key === 'wk') ? order[key] : null;
+      const rowsOf = <T extends Float32Array | Uint8Array>(a: T, width: number) =>
+        reorder ? permuteRows(a, width, reorder) : a;
+      if (w.dtype === 'f32') {
+        tensors.push([name(key), f32(rowsOf(w.data, cols), [rows, cols])]);
+        continue;
+      }
+      if (w.dtype !== 'int4')
+        throw new RangeError(`layer ${l} ${key} is ${w.dtype}, which this writer does not store`);
+      const base = name(key).replace(/\.weight$/, '');
+      const groups = w.data.scales.length / rows;
+      tensors.push(
+        [
+          `${base}.qweight`,
+          Tensor.fromBytes('u8', [rows, Math.ceil(cols / 2)], rowsOf(w.data.packed, Math.ceil(cols / 2))),
+        ],
+        [`${base}.scales`, f32(rowsOf(w.data.scales, groups), [rows, groups]).to('f16')],
+        [`${base}.qzeros`, f32(rowsOf(w.data.zeros, groups), [rows, groups]).to('f16')],
+      );
+    }
+  });
+  tensors.push([globalTensorName('hf', 'finalNorm'), f32(model.weights.finalNorm, [c.dim])]);
+  if (!c.tiedEmbeddings) {
+    const out = model.weights.output;
+    if (out.dtype !== 'f32') throw new RangeError('the classifier must be f32 to be saved');
+    tensors.push([globalTensorName('hf', 'output'), f32(out.data, [c.vocabSize, c.dim])]);
+  }
+  writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
+
+  const json = (file: string, value: unknown) =>
+    writeFileAtomic(join(dir, file), (write) =>
+      write(new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n')),
+    );
+  json('config.json', {
+    architectures: [
+      c.architecture === 'qwen2'
+        ? 'Qwen2ForCausalLM'
+        : c.architecture === 'mistral'
+          ? 'MistralForCausalLM'
+          : 'LlamaForCausalLM',
+    ],
+    model_type: c.architecture,
+    hidden_size: c.dim,
+    intermediate_size: c.hiddenDim,
+    num_hidden_layers: c.nLayers,
+    num_attention_heads: c.nHeads,
+    num_key_value_heads: c.nKvHeads,
+    head_dim: c.headDim,
+    vocab_size: c.vocabSize,
+    max_position_embeddings: c.contextLength,
+    rms_norm_eps: c.normEps,
+    rope_theta: c.ropeTheta,
+    ...(c.ropeScaling
+      ? {
+          rope_scaling: {
+            rope_type: 'llama3',
+            factor: c.ropeScaling.factor,
+            low_freq_factor: c.ropeScaling.lowFreqFactor,
+            high_freq_factor: c.ropeScaling.highFreqFactor,
+            original_max_position_embeddings: c.ropeScaling.originalContextLength,
+          },
+        }
+      : {}),
+    attention_bias: c.attentionBias,
+    tie_word_embeddings: c.tiedEmbeddings,
+    torch_dtype: 'float32',
+    quantization_config: {
+      quant_method: QUANT_METHOD,
+      zero_point: true,
+      ...info,
+      group_size: info.groupSize,
+      w_bit: info.bits,
+    },
+  });
+  const files = tokenizerFiles(tokenizer);
+  json('tokenizer.json', files.json);
+  json('tokenizer_config.json', files.config);
+  json('generation_config.json', { bos_token_id: tokenizer.bos, eos_token_id: tokenizer.eos });
+}
