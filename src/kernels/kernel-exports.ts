@@ -58,6 +58,7 @@ export interface KernelExports {
     w: number,
     scales: number,
     zeros: number,
+    xsum: number,
     scratch: number,
     M: number,
     N: number,

@@ -57,15 +57,16 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
       break;
     }
     case OP.MATMUL_INT4: {
-      // args: out, a, w, scales, zeros, scratch (one stride per thread), stride, M, N, K, groupSize
-      const scratch = ctrl[a + 5] + index * ctrl[a + 6];
-      const [M, N, K, groupSize] = [7, 8, 9, 10].map((i) => ctrl[a + i]);
+      // args: out, a, w, scales, zeros, xsum, scratch (one stride per thread), stride, M, N, K, groupSize
+      const scratch = ctrl[a + 6] + index * ctrl[a + 7];
+      const [M, N, K, groupSize] = [8, 9, 10, 11].map((i) => ctrl[a + i]);
       k.matmul_int4(
         ctrl[a],
         ctrl[a + 1],
         ctrl[a + 2],
         ctrl[a + 3],
         ctrl[a + 4],
+        ctrl[a + 5],
         scratch,
         M,
         N,

@@ -184,45 +184,47 @@ export class WasmBackend extends ReferenceBackend {
     N: number,
     K: number,
   ): void {
-    const groups = Math.ceil(K / w.groupSize);
+    const g = w.groupSize;
+    const groups = Math.ceil(K / g);
     checkLength('matmulInt4 out', out, M * N);
     checkLength('matmulInt4 a', a, M * K);
     checkLength('matmulInt4 packed', w.packed, N * Math.ceil(K / 2));
     checkLength('matmulInt4 scales', w.scales, N * groups);
     checkLength('matmulInt4 zeros', w.zeros, N * groups);
+    if (!(g > 0 && g % 2 === 0) && g !== K)
+      throw new RangeError(`int4 group size must be even (or the whole row), got ${g}`);
     this.withPointers((p) => {
+      const pa = p(a);
+      // decode: per activation row, the sum of each group (zero points factor out of the dot products)
+      const xsum = this.alloc(M * groups * 4);
+      if (M < 4) {
+        const sums = new Float32Array(this.heap(), xsum, M * groups);
+        for (let m = 0; m < M; m++)
+          for (let gi = 0; gi < groups; gi++) {
+            let t = 0;
+            for (let c = gi * g; c < Math.min((gi + 1) * g, K); c++) t += a[m * K + c];
+            sums[m * groups + gi] = t;
+          }
+      }
       const threads = this.pool ? this.threads : 1;
-      const stride = 4 * K * 4; // four dequantized weight rows per thread
+      const stride = M < 4 ? 0 : 4 * K * 4; // four dequantized weight rows per thread
       const scratch = this.alloc(stride * threads);
       const args = [
         p(out, true),
-        p(a),
+        pa,
         p(w.packed),
         p(w.scales),
         p(w.zeros),
+        xsum,
         scratch,
         stride,
         M,
         N,
         K,
-        w.groupSize,
+        g,
       ];
       if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_INT4, N, 4, args);
-      else
-        this.kernels.matmul_int4(
-          args[0],
-          args[1],
-          args[2],
-          args[3],
-          args[4],
-          scratch,
-          M,
-          N,
-          K,
-          w.groupSize,
-          0,
-          N,
-        );
+      else this.kernels.matmul_int4(args[0], pa, args[2], args[3], args[4], xsum, scratch, M, N, K, g, 0, N);
     });
   }
 

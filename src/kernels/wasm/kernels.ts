@@ -397,8 +397,51 @@ export function matmul_q8_0(
 
 // Group-wise int4 weights (src/quant/): packed [N, ceil(K / 2)] with the even column in the low
 // nibble, f32 scales and zero points [N, groups]: w = (q - zero) * scale, groups of groupSize
-// columns (the last may be partial). out = a . w^T exactly in f32: four rows at a time are
-// dequantized into this thread's scratch (16 K bytes) and multiplied with the f32 tile kernel.
+// columns (the last may be partial). out = a . w^T in f32.
+
+// sum over columns [c0, c1) of q[c] * x[c] for one packed row (c0 even); SIMD over 32 columns at a time
+function dot_q4_f32(row: usize, x: usize, c0: i32, c1: i32): f32 {
+  let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
+  const low = i8x16.splat(15);
+  let c = c0;
+  for (; c + 32 <= c1; c += 32) {
+    const b = v128.load(row + (<usize>c >> 1));
+    const even = v128.and(b, low);
+    const odd = i8x16.shr_u(b, 4);
+    const v0 = i8x16.shuffle(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const v1 = i8x16.shuffle(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const h0 = i16x8.extend_low_i8x16_u(v0), h1 = i16x8.extend_high_i8x16_u(v0);
+    const h2 = i16x8.extend_low_i8x16_u(v1), h3 = i16x8.extend_high_i8x16_u(v1);
+    const xc = x + (<usize>c << 2);
+    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(h0)), v128.load(xc)));
+    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(h0)), v128.load(xc, 16)));
+    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(h1)), v128.load(xc, 32)));
+    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(h1)), v128.load(xc, 48)));
+    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(h2)), v128.load(xc, 64)));
+    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(h2)), v128.load(xc, 80)));
+    acc0 = f32x4.add(acc0, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(h3)), v128.load(xc, 96)));
+    acc1 = f32x4.add(acc1, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(h3)), v128.load(xc, 112)));
+  }
+  let s = hsum(f32x4.add(acc0, acc1));
+  for (; c < c1; c++) {
+    const b = <i32>load<u8>(row + (<usize>c >> 1));
+    s += <f32>((c & 1) != 0 ? b >> 4 : b & 15) * at(x, c);
+  }
+  return s;
+}
+
+// one output: sum over groups of scale * (q . x - zero * sum(x)) with the group sums of x in xsum
+function dot_int4_f32(row: usize, scales: usize, zeros: usize, x: usize, xsum: usize, K: i32, groupSize: i32): f32 {
+  const groups = (K + groupSize - 1) / groupSize;
+  let s: f32 = 0;
+  for (let gi = 0; gi < groups; gi++) {
+    const c0 = gi * groupSize;
+    const c1 = min(c0 + groupSize, K);
+    s += at(scales, gi) * (dot_q4_f32(row, x, c0, c1) - at(zeros, gi) * at(xsum, gi));
+  }
+  return s;
+}
+
 function dequantize_int4_row(dst: usize, packed: usize, scales: usize, zeros: usize, K: i32, groupSize: i32): void {
   const groups = (K + groupSize - 1) / groupSize;
   for (let gi = 0; gi < groups; gi++) {
@@ -412,13 +455,23 @@ function dequantize_int4_row(dst: usize, packed: usize, scales: usize, zeros: us
   }
 }
 
+// Few rows (decode): fused dot products straight from the packed weights, with the activation's
+// group sums in xsum [M, groups]. Many rows (prefill): four weight rows at a time dequantized into
+// this thread's scratch (16 K bytes) and multiplied with the f32 tile kernel.
 export function matmul_int4(
-  out: usize, a: usize, w: usize, scales: usize, zeros: usize, scratch: usize,
+  out: usize, a: usize, w: usize, scales: usize, zeros: usize, xsum: usize, scratch: usize,
   M: i32, N: i32, K: i32, groupSize: i32, r0: i32, r1: i32,
 ): void {
   const rowBytes = <usize>((K + 1) >> 1);
   const groups = (K + groupSize - 1) / groupSize;
   const sRow = <usize>groups << 2;
+  if (M < 4) {
+    for (let n = r0; n < r1; n++)
+      for (let m = 0; m < M; m++)
+        put(out, m * N + n, dot_int4_f32(w + <usize>n * rowBytes, scales + <usize>n * sRow, zeros + <usize>n * sRow,
+          a + (<usize>(m * K) << 2), xsum + <usize>m * sRow, K, groupSize));
+    return;
+  }
   for (let n = r0; n < r1; n += 4) {
     const n1 = min(n + 4, r1);
     for (let r = n; r < n1; r++)
