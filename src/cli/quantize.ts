@@ -3,14 +3,15 @@ import type { Command } from 'commander';
 import { quantizeLlama, saveQuantized } from '../quant/quantize.js';
 import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
 import { progress } from './progress.js';
+import { table } from './table.js';
 
 interface QuantizeFlags extends ModelOptions {
   method: string;
-  bits: string;
-  group: string;
+  wBit: string;
+  groupSize: string;
   calib?: string;
-  samples: string;
-  seqLen: string;
+  calibSamples: string;
+  calibSeqlen: string;
   output: string;
   json?: boolean;
 }
@@ -24,30 +25,34 @@ export function registerQuantize(program: Command): void {
     .argument('<model>', 'an f32 / f16 model: GGUF file, Hugging Face folder or llama2.c checkpoint')
     .requiredOption('-o, --output <dir>', 'folder to write (config.json, model.safetensors, tokenizer)')
     .option('--method <method>', 'rtn or awq', 'awq')
-    .option('--bits <n>', 'weight bits, 2 to 4', '4')
-    .option('--group <n>', 'input columns per group; 0 = per channel', '128')
+    .option('--w-bit <n>', 'weight bits, 2 to 4', '4')
+    .option('--group-size <n>', 'input columns per group; 0 = per channel', '128')
     .option('--calib <file>', 'calibration text (AWQ)')
-    .option('--samples <n>', 'calibration blocks', '128')
-    .option('--seq-len <n>', 'tokens per calibration block', '512')
+    .option('--calib-samples <n>', 'calibration blocks', '128')
+    .option('--calib-seqlen <n>', 'tokens per calibration block', '512')
     .option('--json', 'print the report as JSON');
   addModelOptions(command).action(async (model: string, f: QuantizeFlags) => {
     if (f.method !== 'rtn' && f.method !== 'awq')
       throw new RangeError(`--method must be rtn or awq, got ${f.method}`);
-    const group = Number(f.group);
+    const group = Number(f.groupSize);
     if (!Number.isInteger(group) || group < 0)
-      throw new RangeError(`--group must be an integer >= 0, got ${f.group}`);
+      throw new RangeError(`--group-size must be an integer >= 0 (0: per channel), got ${f.groupSize}`);
+    const bits = positiveInt('--w-bit', f.wBit) as number;
+    if (bits < 2 || bits > 4) throw new RangeError(`--w-bit must be 2 to 4 (int storage), got ${bits}`);
+    if (f.method === 'awq' && f.calib === undefined)
+      throw new RangeError('--method awq needs --calib <file>');
     const calibText = f.calib === undefined ? undefined : readFileSync(f.calib, 'utf8');
     const loaded = await openModel(model, f);
     try {
       const bars = new Map<string, ReturnType<typeof progress>>();
       const report = quantizeLlama(loaded.model, loaded.tokenizer, {
         method: f.method,
-        bits: positiveInt('--bits', f.bits) as number,
+        bits,
         groupSize: group,
         calibText,
         calibration: {
-          samples: positiveInt('--samples', f.samples),
-          seqLen: positiveInt('--seq-len', f.seqLen),
+          samples: positiveInt('--calib-samples', f.calibSamples),
+          seqLen: positiveInt('--calib-seqlen', f.calibSeqlen),
         },
         onStage: (stage, done, total) => {
           if (!bars.has(stage)) {
@@ -59,13 +64,33 @@ export function registerQuantize(program: Command): void {
       });
       for (const bar of bars.values()) bar.done();
       saveQuantized(f.output, loaded.model, loaded.tokenizer, report);
-      if (f.json) console.log(JSON.stringify({ model, output: f.output, ...report }, null, 2));
-      else
-        console.log(
-          `${f.output}: ${report.method.toUpperCase()} int${report.bits}, group ${report.groupSize || 'per channel'}` +
-            (report.method === 'awq' ? `, calibrated on ${report.calibrationTokens} tokens` : '') +
-            `, ${report.seconds.toFixed(1)} s`,
-        );
+      if (f.json) {
+        console.log(JSON.stringify({ model, output: f.output, ...report }, null, 2));
+        return;
+      }
+      console.log(
+        table(
+          [
+            'layer',
+            'weight error',
+            ...(report.ratios ? ['alpha qkv', 'alpha o', 'alpha gate/up', 'alpha down'] : []),
+          ],
+          report.layerErrors.map((e, l) => {
+            const r = report.ratios?.[l];
+            const alpha = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
+            return [
+              String(l),
+              e.toExponential(3),
+              ...(r ? [alpha(r.qkv), alpha(r.o), alpha(r.gateUp), alpha(r.down)] : []),
+            ];
+          }),
+        ),
+      );
+      console.log(
+        `${f.output}: ${report.method.toUpperCase()} int${report.bits}, group ${report.groupSize || 'per channel'}` +
+          (report.method === 'awq' ? `, calibrated on ${report.calibrationTokens} tokens` : '') +
+          `, ${report.seconds.toFixed(1)} s`,
+      );
     } finally {
       loaded.dispose();
     }

@@ -3,7 +3,7 @@ import type { LlamaModel } from '../llm/model.js';
 import type { LayerWeights, Linear } from '../llm/weights.js';
 import type { ClipPlan } from './awq.js';
 import { packInt4 } from './pack-int4.js';
-import { type QuantConfig, checkQuantConfig, quantizeRTN } from './rtn.js';
+import { type QuantConfig, checkQuantConfig, dequantizeGroups, quantizeRTN } from './rtn.js';
 
 export const LINEAR_KEYS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
 
@@ -23,19 +23,29 @@ export function linearShape(model: LlamaModel, key: (typeof LINEAR_KEYS)[number]
   }[key] as [number, number];
 }
 
-/** Quantizes in place; int2..int4 values are stored packed in 4 bits. The embedding and classifier stay as they are. */
-export function quantizeModel(model: LlamaModel, config: QuantConfig, clips?: ClipPlan): void {
+/**
+ * Quantizes in place; int2..int4 values are stored packed in 4 bits. The embedding and classifier
+ * stay as they are. Returns each layer's relative weight error ||W - Q(W)||² / ||W||².
+ */
+export function quantizeModel(model: LlamaModel, config: QuantConfig, clips?: ClipPlan): number[] {
   checkQuantConfig(config);
   if (config.bits > 4)
     throw new RangeError('int storage supports up to 4 bits (use fake quantization to study more)');
   const be = model.backend;
-  model.weights.layers.forEach((L: LayerWeights, l) => {
+  return model.weights.layers.map((L: LayerWeights, l) => {
+    let err = 0;
+    let norm = 0;
     for (const key of LINEAR_KEYS) {
       const w = L[key];
       if (w.dtype !== 'f32')
         throw new RangeError(`layer ${l} ${key} is ${w.dtype}: quantize from an f32 / f16 model`);
       const [rows, cols] = linearShape(model, key);
       const m = quantizeRTN(w.data, rows, cols, config, clips?.[l]?.[key]);
+      const back = dequantizeGroups(m);
+      for (let i = 0; i < back.length; i++) {
+        err += (back[i] - w.data[i]) ** 2;
+        norm += w.data[i] ** 2;
+      }
       const packed = be.allocBytes(Math.ceil(cols / 2) * rows);
       packed.set(packInt4(m.q, rows, cols));
       const scales = be.allocF32(m.scales.length);
@@ -48,5 +58,6 @@ export function quantizeModel(model: LlamaModel, config: QuantConfig, clips?: Cl
       };
       L[key] = q;
     }
+    return err / norm;
   });
 }

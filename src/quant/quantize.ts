@@ -4,7 +4,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type AwqResult, runAwq } from './awq.js';
 import { type CalibrationOptions, calibrate } from './calibrate.js';
 import { quantizeModel } from './quantize-model.js';
-import type { QuantConfig } from './rtn.js';
+import { type QuantConfig, checkQuantConfig } from './rtn.js';
 import { type QuantizationInfo, saveQuantizedModel } from './save.js';
 
 export interface QuantizeOptions extends QuantConfig {
@@ -17,26 +17,31 @@ export interface QuantizeOptions extends QuantConfig {
 
 export interface QuantizeReport extends QuantizationInfo {
   calibrationTokens: number;
+  /** per layer: relative weight error ||W - Q(W)||² / ||W||² of its linears */
+  layerErrors: number[];
   ratios?: AwqResult['ratios'];
   seconds: number;
 }
 
 /** Quantizes `model` in place (its linears become int4) and returns what was done. */
 export function quantizeLlama(model: LlamaModel, tokenizer: Tokenizer, o: QuantizeOptions): QuantizeReport {
+  checkQuantConfig(o);
+  if (o.bits > 4) throw new RangeError(`int storage holds 2 to 4 bits, got ${o.bits}`);
+  if (o.method === 'awq' && !o.calibText) throw new RangeError('AWQ needs calibration text (--calib <file>)');
   const t0 = performance.now();
   let calibrationTokens = 0;
   let awq: AwqResult | undefined;
   if (o.method === 'awq') {
-    if (!o.calibText) throw new RangeError('AWQ needs calibration text (--calib <file>)');
-    const stats = calibrate(model, tokenizer, o.calibText, {
+    const stats = calibrate(model, tokenizer, o.calibText as string, {
       ...o.calibration,
       onProgress: (done, total) => o.onStage?.('calibrating', done, total),
     });
     calibrationTokens = stats[0].attn_in.seen;
     awq = runAwq(model, stats, { ...o, onLayer: (done, total) => o.onStage?.('searching', done, total) });
   }
-  quantizeModel(model, o, awq?.clips);
+  const layerErrors = quantizeModel(model, o, awq?.clips);
   return {
+    layerErrors,
     method: o.method,
     bits: o.bits,
     groupSize: o.groupSize,

@@ -173,3 +173,67 @@ test('eval stream-ppl writes CSV, JSON and an SVG plot; generate --cache sink ru
     /--cache must be one of full, window, sink, recompute/,
   );
 });
+
+test('quantize writes a folder that generate loads; bad settings are clear errors', () => {
+  const dir = tempDir();
+  const calib = join(dir, 'calib.txt');
+  writeFileSync(
+    calib,
+    readFileSync(join(SHARED, 'datasets/tinystories/tinystories_validation_head.txt'), 'utf8').slice(
+      300_000,
+      400_000,
+    ),
+  );
+  const out = join(dir, 'awq4');
+  const q = effml(
+    'quantize',
+    join(REPO, 'models/stories260K/stories260K.gguf'),
+    '--method',
+    'awq',
+    '--w-bit',
+    '4',
+    '--group-size',
+    '64',
+    '--calib',
+    calib,
+    '--calib-samples',
+    '8',
+    '--calib-seqlen',
+    '128',
+    '-o',
+    out,
+    '--json',
+  );
+  assert.equal(q.code, 0, q.stderr);
+  const report = JSON.parse(q.stdout) as {
+    layerErrors: number[];
+    ratios: unknown[];
+    calibrationTokens: number;
+  };
+  assert.equal(report.layerErrors.length, 5);
+  assert.equal(report.ratios.length, 5);
+  assert.equal(report.calibrationTokens, 8 * 128);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as {
+    quantization_config: Record<string, unknown>;
+  };
+  assert.equal(config.quantization_config.quant_method, 'effml-int4');
+  const g = effml('generate', out, '-p', 'Once upon a time', '--temp', '0', '-n', '8');
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(g.stdout, /^Once upon a time/);
+  for (const [args, message] of [
+    [['--w-bit', '9'], /--w-bit must be 2 to 4/],
+    [['--method', 'awq'], /needs --calib/],
+    [['--method', 'rtn', '--group-size', '-3'], /--group-size must be an integer >= 0/],
+    [['--method', 'gptq'], /--method must be rtn or awq/],
+  ] as const) {
+    const bad = effml(
+      'quantize',
+      join(REPO, 'models/stories260K/stories260K.gguf'),
+      ...args,
+      '-o',
+      join(dir, 'x'),
+    );
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, message);
+  }
+});
