@@ -24,6 +24,8 @@ const CASES: [string, SynthDType][] = [
   ['smollm2-135m', 'f32'],
   ['smollm2-135m', 'q8_0'],
   ['tinyllama-1.1b', 'q8_0'],
+  // effml loads Q4_0 as its group-wise int4 (group 32, zero point 8) without re-quantizing
+  ['tinyllama-1.1b', 'q4_0'],
 ];
 const PROMPTS = [128, 512];
 const DECODE = 64;

@@ -6,6 +6,7 @@ import type { Backend, Int4Weights } from '../kernels/backend.js';
 import { FormatError } from '../formats/errors.js';
 import type { TensorFile } from '../formats/tensor-file.js';
 import { DTYPES } from '../tensor/dtype.js';
+import { f16ToF32 } from '../tensor/half.js';
 import type { LlamaConfig } from './config.js';
 
 /** A weight matrix [N, K] as the matmul kernels take it: f32, q8_0 blocks kept as stored, or group-wise int4. */
@@ -142,7 +143,7 @@ export function loadWeights(
     else out.set(t.toFloat32());
     return out;
   };
-  /** int4 (effml's saved format) and q8_0 matrices stay quantized; others become f32. */
+  /** int4 (effml's saved format), Q4_0 (as int4) and Q8_0 matrices stay quantized; others become f32. */
   const linear = (name: string, shape: number[]): Linear => {
     const base = name.replace(/\.weight$/, '');
     if (infos.has(`${base}.qweight`)) {
@@ -172,6 +173,8 @@ export function loadWeights(
         },
       };
     }
+    if (infos.get(name)?.dtype === 'q4_0')
+      return { dtype: 'int4', data: q4_0AsInt4(read(name, shape).data as Uint8Array, shape, backend) };
     if (infos.get(name)?.dtype !== 'q8_0') return { dtype: 'f32', data: load(name, shape) };
     const t = read(name, shape);
     const out = backend.allocBytes(t.byteLength);
@@ -203,4 +206,25 @@ export function loadWeights(
     ? { dtype: 'f32', data: embed }
     : linear(names.output, [c.vocabSize, c.dim]);
   return { embed, layers, finalNorm, output };
+}
+
+/**
+ * GGUF Q4_0 blocks as group-wise int4, exactly: block_q4_0 { f16 d; u8 qs[16] } holds 32 weights
+ * d · (q - 8), element j in the low nibble of qs[j] and j + 16 in the high one; as int4 that is a
+ * group of 32 with scale d and zero point 8, repacked to two consecutive columns per byte.
+ */
+function q4_0AsInt4(blocks: Uint8Array, [rows, cols]: number[], backend: Backend): Int4Weights {
+  const groups = cols / 32;
+  const packed = backend.allocBytes((rows * cols) / 2);
+  const scales = backend.allocF32(rows * groups);
+  const zeros = backend.allocF32(rows * groups).fill(8);
+  for (let b = 0; b < rows * groups; b++) {
+    const o = b * 18;
+    scales[b] = f16ToF32(blocks[o] | (blocks[o + 1] << 8));
+    for (let j = 0; j < 32; j++) {
+      const q = j < 16 ? blocks[o + 2 + j] & 15 : blocks[o + 2 + j - 16] >> 4;
+      packed[b * 16 + (j >> 1)] |= j & 1 ? q << 4 : q;
+    }
+  }
+  return { packed, scales, zeros, groupSize: 32 };
 }
