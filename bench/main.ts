@@ -1,4 +1,5 @@
 /** `npm run bench -- <suite> [--json]`: benchmarks that measure this machine, peers side by side in one run. */
+import { benchAwq, formatAwqReport } from './awq.js';
 import { benchKernels, formatKernelReport } from './kernels.js';
 import { benchLlm, formatLlmReport } from './llm.js';
 import { benchStreaming, formatStreamingReport } from './streaming.js';
@@ -10,6 +11,7 @@ const SUITES: Record<
   kernels: { run: benchKernels, format: formatKernelReport },
   llm: { run: benchLlm, format: formatLlmReport },
   streaming: { run: benchStreaming, format: formatStreamingReport },
+  awq: { run: benchAwq, format: formatAwqReport },
 };
 
 const args = process.argv.slice(2);

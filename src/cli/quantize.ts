@@ -13,6 +13,7 @@ interface QuantizeFlags extends ModelOptions {
   calibSamples: string;
   calibSeqlen: string;
   output: string;
+  format: string;
   json?: boolean;
 }
 
@@ -30,6 +31,11 @@ export function registerQuantize(program: Command): void {
     .option('--calib <file>', 'calibration text (AWQ)')
     .option('--calib-samples <n>', 'calibration blocks', '128')
     .option('--calib-seqlen <n>', 'tokens per calibration block', '512')
+    .option(
+      '--format <format>',
+      'effml (any bits and groups) or autoawq (AutoAWQ GEMM layout: 4-bit, whole groups)',
+      'effml',
+    )
     .option('--json', 'print the report as JSON');
   addModelOptions(command).action(async (model: string, f: QuantizeFlags) => {
     if (f.method !== 'rtn' && f.method !== 'awq')
@@ -41,6 +47,9 @@ export function registerQuantize(program: Command): void {
     if (bits < 2 || bits > 4) throw new RangeError(`--w-bit must be 2 to 4 (int storage), got ${bits}`);
     if (f.method === 'awq' && f.calib === undefined)
       throw new RangeError('--method awq needs --calib <file>');
+    if (f.format !== 'effml' && f.format !== 'autoawq')
+      throw new RangeError(`--format must be effml or autoawq, got ${f.format}`);
+    if (f.format === 'autoawq' && bits !== 4) throw new RangeError('--format autoawq needs --w-bit 4');
     const calibText = f.calib === undefined ? undefined : readFileSync(f.calib, 'utf8');
     const loaded = await openModel(model, f);
     try {
@@ -63,7 +72,7 @@ export function registerQuantize(program: Command): void {
         },
       });
       for (const bar of bars.values()) bar.done();
-      saveQuantized(f.output, loaded.model, loaded.tokenizer, report);
+      saveQuantized(f.output, loaded.model, loaded.tokenizer, report, f.format);
       if (f.json) {
         console.log(JSON.stringify({ model, output: f.output, ...report }, null, 2));
         return;

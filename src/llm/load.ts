@@ -88,7 +88,7 @@ interface OpenedModel {
   config: LlamaConfig;
   tokenizer: Tokenizer;
   /** effml's int4 format (src/quant/save.ts) */
-  quantization?: { groupSize: number };
+  quantization?: { groupSize: number; format: 'effml-int4' | 'awq' };
 }
 
 function openModel(path: string, options: LoadOptions): OpenedModel {
@@ -253,20 +253,19 @@ function openHF(dir: string): OpenedModel {
     );
   }
   const q = hf.quantization_config as Record<string, unknown> | undefined;
-  if (q && q.quant_method !== 'effml-int4') {
+  const fail = (reason: string): never => {
     file.close();
-    throw new ModelConfigError(
-      configPath,
-      `quantization ${String(q.quant_method)} is not supported (supported: effml-int4)`,
-    );
-  }
-  const quantization = q ? { groupSize: Number(q.group_size) } : undefined;
-  if (quantization && !(Number.isInteger(quantization.groupSize) && quantization.groupSize >= 0)) {
-    file.close();
-    throw new ModelConfigError(
-      configPath,
-      'quantization_config.group_size must be an integer >= 0 (0: per channel)',
-    );
-  }
+    throw new ModelConfigError(configPath, reason);
+  };
+  if (q && q.quant_method !== 'effml-int4' && q.quant_method !== 'awq')
+    fail(`quantization ${String(q.quant_method)} is not supported (supported: effml-int4, awq)`);
+  const gemm = String(q?.version ?? 'gemm').toLowerCase() === 'gemm';
+  if (q?.quant_method === 'awq' && (Number(q.bits ?? q.w_bit) !== 4 || q.zero_point === false || !gemm))
+    fail('AutoAWQ checkpoints are supported in the 4-bit GEMM layout with zero points');
+  const quantization = q
+    ? { groupSize: Number(q.group_size ?? q.q_group_size), format: q.quant_method as 'effml-int4' | 'awq' }
+    : undefined;
+  if (quantization && !(Number.isInteger(quantization.groupSize) && quantization.groupSize >= 0))
+    fail('quantization_config.group_size must be an integer >= 0 (0: per channel)');
   return { format: 'hf', file, scheme: 'hf', config, tokenizer, quantization };
 }

@@ -7,6 +7,7 @@ import { FormatError } from '../formats/errors.js';
 import type { TensorFile } from '../formats/tensor-file.js';
 import { DTYPES } from '../tensor/dtype.js';
 import { f16ToF32 } from '../tensor/half.js';
+import { fromAutoAwq } from '../quant/autoawq.js';
 import type { LlamaConfig } from './config.js';
 
 /** A weight matrix [N, K] as the matmul kernels take it: f32, q8_0 blocks kept as stored, or group-wise int4. */
@@ -111,7 +112,7 @@ export function loadWeights(
   backend: Backend,
   onTensor: (done: number, total: number) => void = () => {},
   /** effml int4 tensors: columns per group, 0 = one group per row */
-  quantization?: { groupSize: number },
+  quantization?: { groupSize: number; format: 'effml-int4' | 'awq' },
 ): LlamaWeights {
   const infos = new Map(file.tensors.map((t) => [t.name, t]));
   const kvDim = c.nKvHeads * c.headDim;
@@ -157,12 +158,34 @@ export function loadWeights(
         out.set(t.bytes);
         return out;
       };
-      const groupValues = (key: string) => {
-        const t = read(`${base}.${key}`, [rows, groups]);
-        const out = backend.allocF32(rows * groups);
-        out.set(t.toFloat32());
+      const heapF32 = (values: Float32Array) => {
+        const out = backend.allocF32(values.length);
+        out.set(values);
         return out;
       };
+      if (quantization.format === 'awq') {
+        if (cols % groupSize !== 0 || rows % 8 !== 0)
+          throw new FormatError(file.path, `${base}: shape [${rows}, ${cols}] does not fit AutoAWQ's layout`);
+        const int32 = (key: string, s: number[]) =>
+          new Int32Array(read(`${base}.${key}`, s).bytes.slice().buffer);
+        const t = fromAutoAwq(
+          {
+            qweight: int32('qweight', [cols, rows / 8]),
+            qzeros: int32('qzeros', [groups, rows / 8]),
+            scales: read(`${base}.scales`, [groups, rows]).toFloat32(),
+          },
+          rows,
+          cols,
+          groupSize,
+        );
+        const packed = backend.allocBytes(t.packed.length);
+        packed.set(t.packed);
+        return {
+          dtype: 'int4',
+          data: { packed, scales: heapF32(t.scales), zeros: heapF32(t.zeros), groupSize },
+        };
+      }
+      const groupValues = (key: string) => heapF32(read(`${base}.${key}`, [rows, groups]).toFloat32());
       return {
         dtype: 'int4',
         data: {

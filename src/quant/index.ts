@@ -5,3 +5,4 @@ export * from './awq.js';
 export * from './quantize-model.js';
 export * from './save.js';
 export * from './quantize.js';
+export * from './autoawq.js';

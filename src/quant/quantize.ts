@@ -56,12 +56,9 @@ export function saveQuantized(
   model: LlamaModel,
   tokenizer: Tokenizer,
   report: QuantizeReport,
+  format: 'effml' | 'autoawq' = 'effml',
 ): void {
   const { method, bits, groupSize, calibrationTokens } = report;
-  saveQuantizedModel(dir, model, tokenizer, {
-    method,
-    bits,
-    groupSize,
-    calibration_tokens: calibrationTokens,
-  });
+  const info = { method, bits, groupSize, calibration_tokens: calibrationTokens };
+  saveQuantizedModel(dir, model, tokenizer, info, format);
 }

@@ -18,6 +18,7 @@ import { globalTensorName, layerTensorName } from '../llm/weights.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tokenizerFiles } from '../tokenizer/export.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { checkAutoAwqShape, toAutoAwq } from './autoawq.js';
 import { LINEAR_KEYS, linearShape } from './quantize-model.js';
 
 export const QUANT_METHOD = 'effml-int4';
@@ -29,13 +30,17 @@ export interface QuantizationInfo {
   [detail: string]: unknown;
 }
 
+/** `autoawq` writes AutoAWQ's GEMM layout instead (4-bit, whole groups, out_features a multiple of 8). */
 export function saveQuantizedModel(
   dir: string,
   model: LlamaModel,
   tokenizer: Tokenizer,
   info: QuantizationInfo,
+  format: 'effml' | 'autoawq' = 'effml',
 ): void {
   const c = model.config;
+  if (format === 'autoawq' && info.bits !== 4)
+    throw new RangeError(`AutoAWQ checkpoints are 4-bit; this model is int${info.bits}`);
   mkdirSync(dir, { recursive: true });
   const adjacent = c.ropeStyle === 'adjacent';
   const order = { wq: halvesRowOrder(c.nHeads, c.headDim), wk: halvesRowOrder(c.nKvHeads, c.headDim) };
@@ -69,14 +74,26 @@ export function saveQuantizedModel(
         throw new RangeError(`layer ${l} ${key} is ${w.dtype}, which this writer does not store`);
       const base = name(key).replace(/\.weight$/, '');
       const groups = w.data.scales.length / rows;
-      tensors.push(
-        [
-          `${base}.qweight`,
-          Tensor.fromBytes('u8', [rows, Math.ceil(cols / 2)], rowsOf(w.data.packed, Math.ceil(cols / 2))),
-        ],
-        [`${base}.scales`, f32(rowsOf(w.data.scales, groups), [rows, groups]).to('f16')],
-        [`${base}.qzeros`, f32(rowsOf(w.data.zeros, groups), [rows, groups]).to('f16')],
-      );
+      const int4 = {
+        packed: rowsOf(w.data.packed, Math.ceil(cols / 2)),
+        scales: rowsOf(w.data.scales, groups),
+        zeros: rowsOf(w.data.zeros, groups),
+        groupSize: w.data.groupSize,
+      };
+      if (format === 'autoawq') {
+        checkAutoAwqShape(rows, cols, int4.groupSize, base);
+        const t = toAutoAwq(int4, rows, cols);
+        tensors.push(
+          [`${base}.qweight`, Tensor.fromBytes('i32', [cols, rows / 8], new Uint8Array(t.qweight.buffer))],
+          [`${base}.qzeros`, Tensor.fromBytes('i32', [groups, rows / 8], new Uint8Array(t.qzeros.buffer))],
+          [`${base}.scales`, f32(t.scales, [groups, rows]).to('f16')],
+        );
+      } else
+        tensors.push(
+          [`${base}.qweight`, Tensor.fromBytes('u8', [rows, Math.ceil(cols / 2)], int4.packed)],
+          [`${base}.scales`, f32(int4.scales, [rows, groups]).to('f16')],
+          [`${base}.qzeros`, f32(int4.zeros, [rows, groups]).to('f16')],
+        );
     }
   });
   tensors.push([globalTensorName('hf', 'finalNorm'), f32(model.weights.finalNorm, [c.dim])]);
@@ -124,13 +141,16 @@ export function saveQuantizedModel(
     attention_bias: c.attentionBias,
     tie_word_embeddings: c.tiedEmbeddings,
     torch_dtype: 'float32',
-    quantization_config: {
-      quant_method: QUANT_METHOD,
-      zero_point: true,
-      ...info,
-      group_size: info.groupSize,
-      w_bit: info.bits,
-    },
+    quantization_config:
+      format === 'autoawq'
+        ? { quant_method: 'awq', version: 'gemm', bits: 4, group_size: info.groupSize, zero_point: true }
+        : {
+            quant_method: QUANT_METHOD,
+            zero_point: true,
+            ...info,
+            group_size: info.groupSize,
+            w_bit: info.bits,
+          },
   });
   const files = tokenizerFiles(tokenizer);
   json('tokenizer.json', files.json);
