@@ -85,7 +85,11 @@ export interface Backend {
     N: number,
     K: number,
   ): void;
-  /** out[M, N] = a[M, K] · dequantize(w)[N, K]ᵀ for group-wise int4 weights, in f32, never materializing the weights. */
+  /**
+   * out[M, N] = a[M, K] · dequantize(w)[N, K]ᵀ for group-wise int4 weights, never materializing the
+   * weights. When K and the group size are multiples of 32 the activations are quantized to q8
+   * blocks first, as for matmulQuantized (integer dot products); otherwise they stay f32.
+   */
   matmulInt4(out: Float32Array, a: Float32Array, w: Int4Weights, M: number, N: number, K: number): void;
   /** out[N] = w[N, K] · x[K] */
   matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void;

@@ -38,7 +38,7 @@ export interface KernelExports {
   dequantize_q8_0(dst: number, src: number, blocks: number): void;
   dequantize_q4_0(dst: number, src: number, blocks: number): void;
   dequantize_q4_1(dst: number, src: number, blocks: number): void;
-  quantize_act_q8(x: number, xq: number, xd: number, aq: number, K: number): void;
+  quantize_act_q8(x: number, xq: number, xd: number, aq: number, qsum: number, K: number): void;
   matmul_q8_0(
     out: number,
     aq: number,
@@ -55,10 +55,12 @@ export interface KernelExports {
   matmul_int4(
     out: number,
     a: number,
+    xq: number,
+    xd: number,
+    sums: number,
     w: number,
     scales: number,
     zeros: number,
-    xsum: number,
     scratch: number,
     M: number,
     N: number,

@@ -57,24 +57,11 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
       break;
     }
     case OP.MATMUL_INT4: {
-      // args: out, a, w, scales, zeros, xsum, scratch (one stride per thread), stride, M, N, K, groupSize
-      const scratch = ctrl[a + 6] + index * ctrl[a + 7];
-      const [M, N, K, groupSize] = [8, 9, 10, 11].map((i) => ctrl[a + i]);
-      k.matmul_int4(
-        ctrl[a],
-        ctrl[a + 1],
-        ctrl[a + 2],
-        ctrl[a + 3],
-        ctrl[a + 4],
-        ctrl[a + 5],
-        scratch,
-        M,
-        N,
-        K,
-        groupSize,
-        r0,
-        r1,
-      );
+      // args: out, a, xq, xd, sums, w, scales, zeros, scratch (one stride per thread), stride, M, N, K, groupSize
+      const scratch = ctrl[a + 8] + index * ctrl[a + 9];
+      const [out, act, xq, xd, sums, w, scales, zeros] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ctrl[a + i]);
+      const [M, N, K, groupSize] = [10, 11, 12, 13].map((i) => ctrl[a + i]);
+      k.matmul_int4(out, act, xq, xd, sums, w, scales, zeros, scratch, M, N, K, groupSize, r0, r1);
       break;
     }
     case OP.ATTENTION: {

@@ -37,22 +37,9 @@ export class ReferenceBackend implements Backend {
   ): void {
     if (dtype !== 'q8_0' || K % QK !== 0)
       throw new RangeError(`matmulQuantized supports q8_0 with K a multiple of ${QK}`);
-    const f32 = Math.fround;
-    // the activations through q8_0 and back, as the kernels see them
-    const aq = new Float32Array(M * K);
-    for (let b = 0; b < (M * K) / QK; b++) {
-      let amax = 0;
-      for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(a[b * QK + j]));
-      const d = f32(amax / 127);
-      const id = d ? f32(1 / d) : 0;
-      for (let j = 0; j < QK; j++) {
-        const v = f32(a[b * QK + j] * id);
-        aq[b * QK + j] = Math.sign(v) * Math.floor(Math.abs(v) + 0.5) * d;
-      }
-    }
     const weights = new Float32Array(N * K);
     this.dequantize(weights, w, dtype, N * K);
-    this.matmul(out, aq, weights, M, N, K);
+    this.matmul(out, q8RoundTrip(a, M * K), weights, M, N, K);
   }
 
   matmulInt4(out: Float32Array, a: Float32Array, w: Int4Weights, M: number, N: number, K: number): void {
@@ -65,7 +52,7 @@ export class ReferenceBackend implements Backend {
         const g = n * groups + Math.floor(k / w.groupSize);
         weights[n * K + k] = ((k & 1 ? b >> 4 : b & 15) - w.zeros[g]) * w.scales[g];
       }
-    this.matmul(out, a, weights, M, N, K);
+    this.matmul(out, int4UsesQ8(K, w.groupSize) ? q8RoundTrip(a, M * K) : a, weights, M, N, K);
   }
 
   matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void {
@@ -289,4 +276,29 @@ export class ReferenceBackend implements Backend {
     const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
     out.set(Tensor.fromBytes(dtype, [n], bytes).toFloat32().subarray(0, n));
   }
+}
+
+/** Whether int4 matmuls quantize their activations to q8 blocks (the block grid must fit the groups). */
+export function int4UsesQ8(K: number, groupSize: number): boolean {
+  return K % QK === 0 && groupSize % QK === 0;
+}
+
+/**
+ * Activations through q8_0 and back, as the quantized kernels see them (ggml's quantize_row_q8_0:
+ * d = max|x| / 127 per block of 32, q rounded half away from zero; d kept in f32).
+ */
+function q8RoundTrip(a: Float32Array, n: number): Float32Array {
+  const f32 = Math.fround;
+  const out = new Float32Array(n);
+  for (let b = 0; b < n / QK; b++) {
+    let amax = 0;
+    for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(a[b * QK + j]));
+    const d = f32(amax / 127);
+    const id = d ? f32(1 / d) : 0;
+    for (let j = 0; j < QK; j++) {
+      const v = f32(a[b * QK + j] * id);
+      out[b * QK + j] = Math.sign(v) * Math.floor(Math.abs(v) + 0.5) * d;
+    }
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import { DTYPES } from '../tensor/dtype.js';
 import type { AttentionShape, Int4Weights, RopeStyle } from './backend.js';
 import { type KernelExports, instantiateKernels } from './kernel-exports.js';
 import { OP } from './parallel.js';
-import { ReferenceBackend } from './reference.js';
+import { ReferenceBackend, int4UsesQ8 } from './reference.js';
 import { ThreadPool } from './thread-pool.js';
 
 const PAGE = 65536;
@@ -166,7 +166,7 @@ export class WasmBackend extends ReferenceBackend {
       const xd = this.alloc((M * K) / 8);
       // prefill: the quantized activations back in f32 for the f32 tile kernel
       const aq = M < 4 ? 0 : this.alloc(M * K * 4);
-      this.kernels.quantize_act_q8(pa, xq, xd, aq, M * K);
+      this.kernels.quantize_act_q8(pa, xq, xd, aq, 0, M * K);
       const threads = this.pool ? this.threads : 1;
       const stride = M < 4 ? 0 : 4 * K * 4; // four dequantized weight rows per thread
       const scratch = this.alloc(stride * threads);
@@ -195,27 +195,37 @@ export class WasmBackend extends ReferenceBackend {
       throw new RangeError(`int4 group size must be even (or the whole row), got ${g}`);
     this.withPointers((p) => {
       const pa = p(a);
-      // decode: per activation row, the sum of each group (zero points factor out of the dot products)
-      const xsum = this.alloc(M * groups * 4);
-      if (M < 4) {
-        const sums = new Float32Array(this.heap(), xsum, M * groups);
+      const threads = this.pool ? this.threads : 1;
+      const stride = M < 4 ? 0 : 4 * K * 4; // four dequantized weight rows per thread
+      const scratch = this.alloc(stride * threads);
+      let [act, xq, xd, sums] = [pa, 0, 0, 0];
+      if (int4UsesQ8(K, g)) {
+        // activations as q8 blocks (integer dot products), and back in f32 for the prefill path
+        xq = this.alloc(M * K * 2);
+        xd = this.alloc((M * K) / 8);
+        sums = this.alloc((M * K) / 8);
+        act = M < 4 ? pa : this.alloc(M * K * 4);
+        this.kernels.quantize_act_q8(pa, xq, xd, M < 4 ? 0 : act, sums, M * K);
+      } else if (M < 4) {
+        // f32 decode: the sum of each group of each activation row (zero points factor out)
+        sums = this.alloc(M * groups * 4);
+        const view = new Float32Array(this.heap(), sums, M * groups);
         for (let m = 0; m < M; m++)
           for (let gi = 0; gi < groups; gi++) {
             let t = 0;
             for (let c = gi * g; c < Math.min((gi + 1) * g, K); c++) t += a[m * K + c];
-            sums[m * groups + gi] = t;
+            view[m * groups + gi] = t;
           }
       }
-      const threads = this.pool ? this.threads : 1;
-      const stride = M < 4 ? 0 : 4 * K * 4; // four dequantized weight rows per thread
-      const scratch = this.alloc(stride * threads);
       const args = [
         p(out, true),
-        pa,
+        act,
+        xq,
+        xd,
+        sums,
         p(w.packed),
         p(w.scales),
         p(w.zeros),
-        xsum,
         scratch,
         stride,
         M,
@@ -224,7 +234,24 @@ export class WasmBackend extends ReferenceBackend {
         g,
       ];
       if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_INT4, N, 4, args);
-      else this.kernels.matmul_int4(args[0], pa, args[2], args[3], args[4], xsum, scratch, M, N, K, g, 0, N);
+      else
+        this.kernels.matmul_int4(
+          args[0],
+          act,
+          xq,
+          xd,
+          sums,
+          args[5],
+          args[6],
+          args[7],
+          scratch,
+          M,
+          N,
+          K,
+          g,
+          0,
+          N,
+        );
     });
   }
 

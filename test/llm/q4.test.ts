@@ -31,10 +31,24 @@ test('GGUF Q4_0 weights load as int4 (no re-quantization) and match their dequan
   src.close();
   const a = await loadModel(q4, { backend });
   const b = await loadModel(dequantized, { backend });
-  assert.equal(a.model.weights.layers[0].wq.dtype, 'int4');
+  const wq = a.model.weights.layers[0].wq;
+  const f = b.model.weights.layers[0].wq;
+  assert.equal(wq.dtype, 'int4');
   assert.equal(a.model.weights.layers[0].w2.dtype, 'f32');
+  if (wq.dtype !== 'int4' || f.dtype !== 'f32') throw new Error('unexpected weight types');
+  // (q - zero) · scale, column by column, equals ggml's dequantization of the Q4_0 blocks exactly
+  const [rows, cols] = [64, 64];
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      const byte: number = wq.data.packed[r * 32 + (c >> 1)];
+      const g = r * 2 + Math.floor(c / 32);
+      assert.equal(
+        ((c & 1 ? byte >> 4 : byte & 15) - wq.data.zeros[g]) * wq.data.scales[g],
+        f.data[r * cols + c],
+      );
+    }
   const ids = a.tokenizer.encode('Tom and Lily went to the park.');
   const la = a.model.forward(ids, a.model.newCache(), true);
   const lb = b.model.forward(ids, b.model.newCache(), true);
-  assert.ok(maxAbsDiff(la, lb) < 1e-4, `${maxAbsDiff(la, lb)}`);
+  assert.ok(maxAbsDiff(la, lb) < 0.5, `${maxAbsDiff(la, lb)}`); // q8 activation rounding only
 });

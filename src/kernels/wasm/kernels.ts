@@ -318,8 +318,9 @@ export function dequantize_q4_1(dst: usize, src: usize, blocks: i32): void {
 // of 32, d_w * d_x * (q_w . q_x). Activations: d = max|x| / 127, q = round half away from zero.
 
 // quantizes x[K] into xq[K] (i16, ready for i32x4.dot_i16x8_s) and xd[K / 32]; when aq != 0 also
-// writes the quantized values back in f32 (q * d) there, for the prefill path
-export function quantize_act_q8(x: usize, xq: usize, xd: usize, aq: usize, K: i32): void {
+// writes the quantized values back in f32 (q * d) there, for the prefill path; when qsum != 0 the
+// sum of each block's q (as f32) there, for weights with zero points
+export function quantize_act_q8(x: usize, xq: usize, xd: usize, aq: usize, qsum: usize, K: i32): void {
   const signMask = i32x4.splat(0x80000000);
   const half = f32x4.splat(0.5);
   for (let b = 0; b < K >> 5; b++) {
@@ -332,18 +333,22 @@ export function quantize_act_q8(x: usize, xq: usize, xd: usize, aq: usize, K: i3
     const dv = f32x4.splat(d);
     put(xd, b, d);
     const qb = xq + (<usize>b << 6);
+    let sum = i32x4.splat(0);
     for (let j = 0; j < 32; j += 8) {
       // round half away from zero: trunc(v + copysign(0.5, v))
       const v0 = f32x4.mul(ld(xb, j), id), v1 = f32x4.mul(ld(xb, j + 4), id);
       const r0 = f32x4.trunc(f32x4.add(v0, v128.or(half, v128.and(v0, signMask))));
       const r1 = f32x4.trunc(f32x4.add(v1, v128.or(half, v128.and(v1, signMask))));
-      v128.store(qb + (<usize>j << 1), i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(r0), i32x4.trunc_sat_f32x4_s(r1)));
+      const i0 = i32x4.trunc_sat_f32x4_s(r0), i1 = i32x4.trunc_sat_f32x4_s(r1);
+      sum = i32x4.add(sum, i32x4.add(i0, i1));
+      v128.store(qb + (<usize>j << 1), i16x8.narrow_i32x4_s(i0, i1));
       if (aq) {
         const ab = aq + (<usize>b << 7) + (<usize>j << 2);
         v128.store(ab, f32x4.mul(r0, dv));
         v128.store(ab, f32x4.mul(r1, dv), 16);
       }
     }
+    if (qsum) put(qsum, b, <f32>(i32x4.extract_lane(sum, 0) + i32x4.extract_lane(sum, 1) + i32x4.extract_lane(sum, 2) + i32x4.extract_lane(sum, 3)));
   }
 }
 
@@ -455,21 +460,52 @@ function dequantize_int4_row(dst: usize, packed: usize, scales: usize, zeros: us
   }
 }
 
-// Few rows (decode): fused dot products straight from the packed weights, with the activation's
-// group sums in xsum [M, groups]. Many rows (prefill): four weight rows at a time dequantized into
-// this thread's scratch (16 K bytes) and multiplied with the f32 tile kernel.
+// one output from quantized activations (K and groupSize multiples of 32): per block b of 32,
+// scale_g * d_b * (q_w . q_x - zero_g * sum(q_x)), the dot products in integers
+function dot_int4_q8(row: usize, scales: usize, zeros: usize, xq: usize, xd: usize, qsum: usize, K: i32, groupSize: i32): f32 {
+  const low = i8x16.splat(15);
+  const perGroup = groupSize >> 5;
+  let acc = f32x4.splat(0);
+  let offset: f32 = 0;
+  for (let b = 0; b < K >> 5; b++) {
+    const bytes = v128.load(row + (<usize>b << 4));
+    const even = v128.and(bytes, low);
+    const odd = i8x16.shr_u(bytes, 4);
+    const v0 = i8x16.shuffle(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const v1 = i8x16.shuffle(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const xb = xq + (<usize>b << 6);
+    let d = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v0), v128.load(xb));
+    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(v0), v128.load(xb, 16)));
+    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v1), v128.load(xb, 32)));
+    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(v1), v128.load(xb, 48)));
+    const g = b / perGroup;
+    const scale = at(scales, g) * at(xd, b);
+    acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), f32x4.splat(scale)));
+    offset += scale * at(zeros, g) * at(qsum, b);
+  }
+  return hsum(acc) - offset;
+}
+
+// Few rows (decode): dot products straight from the packed weights, in integers against q8
+// activations when xq != 0 (sums = per-block sums of q), else in f32 (sums = per-group sums of a).
+// Many rows (prefill): four weight rows at a time dequantized into this thread's scratch (16 K
+// bytes) and multiplied with the f32 tile kernel against a (the q8 activations dequantized, when quantized).
 export function matmul_int4(
-  out: usize, a: usize, w: usize, scales: usize, zeros: usize, xsum: usize, scratch: usize,
+  out: usize, a: usize, xq: usize, xd: usize, sums: usize, w: usize, scales: usize, zeros: usize, scratch: usize,
   M: i32, N: i32, K: i32, groupSize: i32, r0: i32, r1: i32,
 ): void {
   const rowBytes = <usize>((K + 1) >> 1);
   const groups = (K + groupSize - 1) / groupSize;
   const sRow = <usize>groups << 2;
+  const blocks = K >> 5;
   if (M < 4) {
     for (let n = r0; n < r1; n++)
-      for (let m = 0; m < M; m++)
-        put(out, m * N + n, dot_int4_f32(w + <usize>n * rowBytes, scales + <usize>n * sRow, zeros + <usize>n * sRow,
-          a + (<usize>(m * K) << 2), xsum + <usize>m * sRow, K, groupSize));
+      for (let m = 0; m < M; m++) {
+        const wn = w + <usize>n * rowBytes, sn = scales + <usize>n * sRow, zn = zeros + <usize>n * sRow;
+        put(out, m * N + n, xq
+          ? dot_int4_q8(wn, sn, zn, xq + (<usize>(m * K) << 1), xd + (<usize>(m * blocks) << 2), sums + (<usize>(m * blocks) << 2), K, groupSize)
+          : dot_int4_f32(wn, sn, zn, a + (<usize>(m * K) << 2), sums + <usize>m * sRow, K, groupSize));
+      }
     return;
   }
   for (let n = r0; n < r1; n += 4) {
