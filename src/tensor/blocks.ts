@@ -61,7 +61,6 @@ export function quantizeRowQ8_0(src: Float32Array, dst: Uint8Array, n: number): 
 
 /** ggml's quantize_row_q4_0_ref: d = (signed value of max magnitude) / -8, q = min(15, trunc(x / d + 8.5)). */
 export function quantizeRowQ4_0(src: Float32Array, dst: Uint8Array, n: number): void {
-  const view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   for (let b = 0; b < n / QK; b++) {
     let amax = 0;
     let max = 0;
@@ -75,7 +74,9 @@ export function quantizeRowQ4_0(src: Float32Array, dst: Uint8Array, n: number): 
     const d = max / -8;
     const id = d ? 1 / d : 0;
     const o = b * 18;
-    view.setUint16(o, f32ToF16(d), true);
+    const h = f32ToF16(d);
+    dst[o] = h & 0xff;
+    dst[o + 1] = h >> 8;
     for (let j = 0; j < QK / 2; j++) {
       const lo = Math.min(15, Math.trunc(src[b * QK + j] * id + 8.5));
       const hi = Math.min(15, Math.trunc(src[b * QK + j + QK / 2] * id + 8.5));

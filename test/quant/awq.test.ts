@@ -37,7 +37,11 @@ test('AWQ scaling is folded into norms and linears without changing the fp model
   );
   const after = m.forward(ids, m.newCache(), true);
   // the clips are not applied yet: only the scaling happened, which must preserve the function
-  assert.ok(maxAbsDiff(before, after) < 1e-4, `fp output moved by ${maxAbsDiff(before, after)}`);
+  const scale = Math.max(...before.map(Math.abs));
+  assert.ok(
+    maxAbsDiff(before, after) / scale < 1e-5,
+    `fp output moved by ${maxAbsDiff(before, after)} (max |logit| ${scale})`,
+  );
 });
 
 test('int4 RTN and AWQ: saved, loaded back identically, AWQ closer to fp than RTN', async () => {
