@@ -7,3 +7,4 @@ export * from './sampler.js';
 export * from './session.js';
 export * from './chat.js';
 export * from './synth.js';
+export * from './hf-config.js';

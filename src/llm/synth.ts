@@ -18,6 +18,7 @@ import {
 } from '../tokenizer/export.js';
 import { type SentencePieceVocab, TokenType } from '../tokenizer/sentencepiece-bpe.js';
 import type { LlamaConfig } from './config.js';
+import { hfConfigJson } from './hf-config.js';
 import { globalTensorName, layerTensorName } from './weights.js';
 
 type Shape = Omit<LlamaConfig, 'ropeStyle' | 'ropeScaling'>;
@@ -130,7 +131,18 @@ export function synthesize(out: string, o: SynthOptions): SynthResult {
     writeFileAtomic(join(out, name), (write) =>
       write(new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n')),
     );
-  json('config.json', hfConfig(shape, o.dtype, vocab, description));
+  json(
+    'config.json',
+    hfConfigJson(
+      { ...shape, ropeScaling: null },
+      {
+        bos_token_id: vocab.bos,
+        eos_token_id: vocab.eos,
+        torch_dtype: o.dtype === 'f16' ? 'float16' : 'float32',
+        effml_note: description,
+      },
+    ),
+  );
   json('generation_config.json', { bos_token_id: vocab.bos, eos_token_id: vocab.eos });
   json('tokenizer_config.json', sentencePieceTokenizerConfig(vocab));
   json('tokenizer.json', sentencePieceTokenizerJson(vocab));
@@ -245,27 +257,4 @@ function ggufMetadata(c: Shape, vocab: SentencePieceVocab, description: string):
     [`${a}.rope.dimension_count`, u32(c.headDim)],
     ...sentencePieceGGUFMetadata(vocab),
   ];
-}
-
-function hfConfig(c: Shape, dtype: SynthDType, vocab: SentencePieceVocab, description: string): object {
-  const type = c.architecture;
-  return {
-    architectures: [type === 'qwen2' ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
-    model_type: type,
-    hidden_size: c.dim,
-    intermediate_size: c.hiddenDim,
-    num_hidden_layers: c.nLayers,
-    num_attention_heads: c.nHeads,
-    num_key_value_heads: c.nKvHeads,
-    head_dim: c.headDim,
-    vocab_size: c.vocabSize,
-    max_position_embeddings: c.contextLength,
-    rms_norm_eps: c.normEps,
-    rope_theta: c.ropeTheta,
-    tie_word_embeddings: c.tiedEmbeddings,
-    bos_token_id: vocab.bos,
-    eos_token_id: vocab.eos,
-    torch_dtype: dtype === 'f16' ? 'float16' : 'float32',
-    effml_note: description,
-  };
 }

@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../formats/atomic-write.js';
 import { writeSafetensors } from '../formats/safetensors.js';
 import type { TensorLike } from '../formats/tensor-file.js';
 import type { LlamaModel } from '../llm/model.js';
+import { hfConfigJson } from '../llm/hf-config.js';
 import { halvesRowOrder, permuteRows } from '../llm/rope-layout.js';
 import { globalTensorName, layerTensorName } from '../llm/weights.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -108,50 +109,22 @@ export function saveQuantizedModel(
     writeFileAtomic(join(dir, file), (write) =>
       write(new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n')),
     );
-  json('config.json', {
-    architectures: [
-      c.architecture === 'qwen2'
-        ? 'Qwen2ForCausalLM'
-        : c.architecture === 'mistral'
-          ? 'MistralForCausalLM'
-          : 'LlamaForCausalLM',
-    ],
-    model_type: c.architecture,
-    hidden_size: c.dim,
-    intermediate_size: c.hiddenDim,
-    num_hidden_layers: c.nLayers,
-    num_attention_heads: c.nHeads,
-    num_key_value_heads: c.nKvHeads,
-    head_dim: c.headDim,
-    vocab_size: c.vocabSize,
-    max_position_embeddings: c.contextLength,
-    rms_norm_eps: c.normEps,
-    rope_theta: c.ropeTheta,
-    ...(c.ropeScaling
-      ? {
-          rope_scaling: {
-            rope_type: 'llama3',
-            factor: c.ropeScaling.factor,
-            low_freq_factor: c.ropeScaling.lowFreqFactor,
-            high_freq_factor: c.ropeScaling.highFreqFactor,
-            original_max_position_embeddings: c.ropeScaling.originalContextLength,
-          },
-        }
-      : {}),
-    attention_bias: c.attentionBias,
-    tie_word_embeddings: c.tiedEmbeddings,
-    torch_dtype: 'float32',
-    quantization_config:
-      format === 'autoawq'
-        ? { quant_method: 'awq', version: 'gemm', bits: 4, group_size: info.groupSize, zero_point: true }
-        : {
-            quant_method: QUANT_METHOD,
-            zero_point: true,
-            ...info,
-            group_size: info.groupSize,
-            w_bit: info.bits,
-          },
-  });
+  json(
+    'config.json',
+    hfConfigJson(c, {
+      torch_dtype: 'float32',
+      quantization_config:
+        format === 'autoawq'
+          ? { quant_method: 'awq', version: 'gemm', bits: 4, group_size: info.groupSize, zero_point: true }
+          : {
+              quant_method: QUANT_METHOD,
+              zero_point: true,
+              ...info,
+              group_size: info.groupSize,
+              w_bit: info.bits,
+            },
+    }),
+  );
   const files = tokenizerFiles(tokenizer);
   json('tokenizer.json', files.json);
   json('tokenizer_config.json', files.config);

@@ -404,17 +404,24 @@ export function matmul_q8_0(
 // nibble, f32 scales and zero points [N, groups]: w = (q - zero) * scale, groups of groupSize
 // columns (the last may be partial). out = a . w^T in f32.
 
+// 16 packed bytes (two 4-bit values each, the even column in the low nibble) as 32 bytes in
+// column order: columns 0..15, then 16..31
+@inline function nibble_columns_low(b: v128): v128 {
+  return i8x16.shuffle(v128.and(b, i8x16.splat(15)), i8x16.shr_u(b, 4), 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+
+@inline function nibble_columns_high(b: v128): v128 {
+  return i8x16.shuffle(v128.and(b, i8x16.splat(15)), i8x16.shr_u(b, 4), 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
 // sum over columns [c0, c1) of q[c] * x[c] for one packed row (c0 even); SIMD over 32 columns at a time
 function dot_q4_f32(row: usize, x: usize, c0: i32, c1: i32): f32 {
   let acc0 = f32x4.splat(0), acc1 = f32x4.splat(0);
-  const low = i8x16.splat(15);
   let c = c0;
   for (; c + 32 <= c1; c += 32) {
     const b = v128.load(row + (<usize>c >> 1));
-    const even = v128.and(b, low);
-    const odd = i8x16.shr_u(b, 4);
-    const v0 = i8x16.shuffle(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const v1 = i8x16.shuffle(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const v0 = nibble_columns_low(b);
+    const v1 = nibble_columns_high(b);
     const h0 = i16x8.extend_low_i8x16_u(v0), h1 = i16x8.extend_high_i8x16_u(v0);
     const h2 = i16x8.extend_low_i8x16_u(v1), h3 = i16x8.extend_high_i8x16_u(v1);
     const xc = x + (<usize>c << 2);
@@ -449,7 +456,6 @@ function dot_int4_f32(row: usize, scales: usize, zeros: usize, x: usize, xsum: u
 
 function dequantize_int4_row(dst: usize, packed: usize, scales: usize, zeros: usize, K: i32, groupSize: i32): void {
   const groups = (K + groupSize - 1) / groupSize;
-  const low = i8x16.splat(15);
   for (let gi = 0; gi < groups; gi++) {
     const s = at(scales, gi);
     const z = at(zeros, gi);
@@ -460,10 +466,8 @@ function dequantize_int4_row(dst: usize, packed: usize, scales: usize, zeros: us
     // 32 columns at a time (c is even: group sizes are even): nibbles to column order, then q * s - z * s
     for (; c + 32 <= end; c += 32) {
       const b = v128.load(packed + (<usize>c >> 1));
-      const even = v128.and(b, low);
-      const odd = i8x16.shr_u(b, 4);
-      const v0 = i8x16.shuffle(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-      const v1 = i8x16.shuffle(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      const v0 = nibble_columns_low(b);
+      const v1 = nibble_columns_high(b);
       const h0 = i16x8.extend_low_i8x16_u(v0), h1 = i16x8.extend_high_i8x16_u(v0);
       const h2 = i16x8.extend_low_i8x16_u(v1), h3 = i16x8.extend_high_i8x16_u(v1);
       const o = dst + (<usize>c << 2);
@@ -486,16 +490,13 @@ function dequantize_int4_row(dst: usize, packed: usize, scales: usize, zeros: us
 // one output from quantized activations (K and groupSize multiples of 32): per block b of 32,
 // scale_g * d_b * (q_w . q_x - zero_g * sum(q_x)), the dot products in integers
 function dot_int4_q8(row: usize, scales: usize, zeros: usize, xq: usize, xd: usize, qsum: usize, K: i32, groupSize: i32): f32 {
-  const low = i8x16.splat(15);
   const perGroup = groupSize >> 5;
   let acc = f32x4.splat(0);
   let offset: f32 = 0;
   for (let b = 0; b < K >> 5; b++) {
     const bytes = v128.load(row + (<usize>b << 4));
-    const even = v128.and(bytes, low);
-    const odd = i8x16.shr_u(bytes, 4);
-    const v0 = i8x16.shuffle(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const v1 = i8x16.shuffle(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const v0 = nibble_columns_low(bytes);
+    const v1 = nibble_columns_high(bytes);
     const xb = xq + (<usize>b << 6);
     let d = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v0), v128.load(xb));
     d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(v0), v128.load(xb, 16)));
