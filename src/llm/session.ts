@@ -103,38 +103,25 @@ export class Session {
     if (common === 0) this.reset();
     this.history.length = common;
     this.cache.truncate(common);
-    const logits = this.append(prompt.slice(common));
-    return this.sample(
-      logits,
-      prompt[prompt.length - 1],
-      prompt.length,
-      (performance.now() - t0) / 1000,
-      options,
-    );
+    return this.feedAndSample(prompt.slice(common), prompt.length, t0, options);
   }
 
   /** Generates after feeding `tokens` on top of everything the session holds (no matching, no rewind). */
   async continue(tokens: readonly number[], options: GenerateOptions = {}): Promise<GenerateResult> {
     if (tokens.length === 0) throw new RangeError('nothing to continue from');
-    const t0 = performance.now();
-    const logits = this.append(tokens);
-    return this.sample(
-      logits,
-      tokens[tokens.length - 1],
-      tokens.length,
-      (performance.now() - t0) / 1000,
-      options,
-    );
+    return this.feedAndSample(tokens, tokens.length, performance.now(), options);
   }
 
-  private async sample(
-    first: Float32Array,
-    lastToken: number,
+  /** Feeds `tokens` (the tail of a prompt of `promptTokens`, timed from t0), then samples until a stop. */
+  private async feedAndSample(
+    tokens: readonly number[],
     promptTokens: number,
-    prefillSeconds: number,
+    t0: number,
     options: GenerateOptions,
   ): Promise<GenerateResult> {
-    let logits = first;
+    let logits = this.append(tokens);
+    const prefillSeconds = (performance.now() - t0) / 1000;
+    const lastToken = tokens[tokens.length - 1];
     const maxTokens = options.maxTokens ?? 128;
     const sampler = new Sampler(options);
     const stops = options.stop?.filter((s) => s.length > 0) ?? [];
