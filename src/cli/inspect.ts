@@ -31,7 +31,12 @@ export function inspectFile(path: string): FileSummary {
 }
 
 function summarize(path: string, opened: OpenedFile): FileSummary {
-  const bytes = statSync(path).isDirectory() ? 0 : statSync(path).size;
+  // a model folder or index counts the bytes of the files it stands for
+  const files =
+    opened.kind === 'safetensors-sharded'
+      ? opened.file.shards.map((shard) => shard.path)
+      : [opened.kind === 'idx' ? opened.path : opened.file.path];
+  const bytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
   const base = { path, bytes, architecture: null, contextLength: null, vocabSize: null, version: null };
   switch (opened.kind) {
     case 'gguf': {
