@@ -1,6 +1,5 @@
 /** Recognizes a file (or a Hugging Face model folder) by its content and opens it with the right reader. */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { FormatError } from './errors.js';
 import { GGUF_MAGIC, type GGUFFile, readGGUF } from './gguf.js';
 import { isGzip, readIdx } from './idx.js';
@@ -10,7 +9,12 @@ import {
   readLlama2cCheckpoint,
   readLlama2cTokenizer,
 } from './llama2c.js';
-import { type SafetensorsFile, ShardedSafetensors, readSafetensors } from './safetensors.js';
+import {
+  type SafetensorsFile,
+  ShardedSafetensors,
+  readSafetensors,
+  resolveSafetensorsFolder,
+} from './safetensors.js';
 import { FileSource } from './source.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -25,16 +29,9 @@ export type OpenedFile =
 export const SUPPORTED_FORMATS =
   'GGUF v1-v3, safetensors (single or sharded via model.safetensors.index.json, or a model folder), llama2.c checkpoint, llama2.c tokenizer.bin, IDX (.gz)';
 
-/** Resolves a Hugging Face model folder to its safetensors file or index. */
-function resolveFolder(dir: string): string {
-  for (const name of ['model.safetensors.index.json', 'model.safetensors'])
-    if (existsSync(join(dir, name))) return join(dir, name);
-  throw new FormatError(dir, 'folder holds neither model.safetensors nor model.safetensors.index.json');
-}
-
 export function openModelFile(path: string): OpenedFile {
   if (!existsSync(path)) throw new FormatError(path, 'no such file or folder');
-  if (statSync(path).isDirectory()) path = resolveFolder(path);
+  if (statSync(path).isDirectory()) path = resolveSafetensorsFolder(path);
   if (path.endsWith('.index.json'))
     return { kind: 'safetensors-sharded', file: new ShardedSafetensors(path) };
   const probe = new FileSource(path);

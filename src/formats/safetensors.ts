@@ -3,7 +3,7 @@
  * "__metadata__": {string: string}}, then the data section; offsets are relative to it.
  * Sharded checkpoints add model.safetensors.index.json: {"metadata": {...}, "weight_map": {name: file}}.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type DType, byteSizeOf } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -282,4 +282,20 @@ export function writeSafetensorsSharded(
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A Hugging Face model folder's weights: model.safetensors.index.json if present, else model.safetensors. */
+export function resolveSafetensorsFolder(dir: string): string {
+  for (const name of ['model.safetensors.index.json', 'model.safetensors'])
+    if (existsSync(join(dir, name))) return join(dir, name);
+  const found = readdirSync(dir).filter((n) => n.endsWith('.safetensors'));
+  throw new FormatError(
+    dir,
+    `no model.safetensors or model.safetensors.index.json${found.length ? ` (found ${found.join(', ')})` : ''}`,
+  );
+}
+
+/** A single file, or the shards a model.safetensors.index.json names. */
+export function openSafetensors(path: string): SafetensorsFile | ShardedSafetensors {
+  return path.endsWith('.index.json') ? new ShardedSafetensors(path) : readSafetensors(path);
 }

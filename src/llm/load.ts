@@ -1,12 +1,12 @@
 /** Opens a model from a GGUF file, a Hugging Face folder or a llama2.c checkpoint, with its tokenizer. */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Backend, type BackendName, createBackend } from '../kernels/index.js';
 import { FormatError } from '../formats/errors.js';
 import { type GGUFFile, readGGUF } from '../formats/gguf.js';
 import { type Llama2cCheckpoint, readLlama2cCheckpoint, readLlama2cTokenizer } from '../formats/llama2c.js';
-import { ShardedSafetensors, readSafetensors } from '../formats/safetensors.js';
+import { openSafetensors, resolveSafetensorsFolder } from '../formats/safetensors.js';
 import { FileSource } from '../formats/source.js';
 import type { TensorFile } from '../formats/tensor-file.js';
 import { tokenizerFromGGUF, tokenizerFromHF, tokenizerFromLlama2c } from '../tokenizer/load.js';
@@ -241,17 +241,7 @@ function openHF(dir: string): OpenedModel {
     ? (JSON.parse(readFileSync(generationPath, 'utf8')) as Record<string, unknown>)
     : {};
   const tokenizer = tokenizerFromHF(dir, generation);
-  const index = join(dir, 'model.safetensors.index.json');
-  let file: TensorFile;
-  if (existsSync(index)) file = new ShardedSafetensors(index);
-  else if (existsSync(join(dir, 'model.safetensors'))) file = readSafetensors(join(dir, 'model.safetensors'));
-  else {
-    const found = readdirSync(dir).filter((n) => n.endsWith('.safetensors'));
-    throw new FormatError(
-      dir,
-      `no model.safetensors or model.safetensors.index.json${found.length ? ` (found ${found.join(', ')})` : ''}`,
-    );
-  }
+  const file: TensorFile = openSafetensors(resolveSafetensorsFolder(dir));
   const q = hf.quantization_config as Record<string, unknown> | undefined;
   const fail = (reason: string): never => {
     file.close();
