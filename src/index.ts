@@ -7,3 +7,5 @@ export * from './llm/index.js';
 export * from './eval/index.js';
 export * from './quant/index.js';
 export { inspectFile, formatSummary, type FileSummary } from './cli/inspect.js';
+export * as nn from './nn/index.js';
+export * from './compress/index.js';

@@ -8,6 +8,7 @@ import { ContextOverflowError } from '../llm/kv-cache.js';
 import { TokenizerError } from '../tokenizer/tokenizer.js';
 import { registerBench } from './bench.js';
 import { registerChat } from './chat.js';
+import { registerCompress } from './compress.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { formatSummary, inspectFile } from './inspect.js';
@@ -47,6 +48,7 @@ registerEval(program);
 registerBench(program);
 registerSynth(program);
 registerQuantize(program);
+registerCompress(program);
 
 /** Errors about the user's input: one line, no stack trace. */
 const USER_ERRORS = [FormatError, ModelConfigError, TokenizerError, ContextOverflowError, RangeError];

@@ -9,6 +9,8 @@ export interface ChartOptions {
   xLabel: string;
   yLabel: string;
   series: Series[];
+  /** vertical lines at these x values (e.g. shared-weight centroids) */
+  markers?: { name: string; xs: number[] };
   width?: number;
   height?: number;
 }
@@ -52,6 +54,18 @@ export function lineChartSvg(o: ChartOptions): string {
       `<text x="${width - m.right + 42}" y="${m.top + 14 + i * 20}">${esc(s.name)}</text>`,
     );
   });
+  if (o.markers) {
+    const i = o.series.length;
+    const color = COLORS[i % COLORS.length];
+    for (const x of o.markers.xs)
+      parts.push(
+        `<line x1="${sx(x).toFixed(1)}" y1="${m.top}" x2="${sx(x).toFixed(1)}" y2="${height - m.bottom}" stroke="${color}" stroke-width="1" stroke-opacity="0.7"/>`,
+      );
+    parts.push(
+      `<line x1="${width - m.right + 12}" y1="${m.top + 10 + i * 20}" x2="${width - m.right + 36}" y2="${m.top + 10 + i * 20}" stroke="${color}" stroke-width="1"/>`,
+      `<text x="${width - m.right + 42}" y="${m.top + 14 + i * 20}">${esc(o.markers.name)}</text>`,
+    );
+  }
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
@@ -64,4 +78,20 @@ function extent(values: number[]): [number, number] {
 function formatTick(v: number): string {
   if (Math.abs(v) >= 1000) return `${Math.round(v / 1000)}k`;
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
+}
+
+/** Counts of `values` in `bins` equal bins over [lo, hi], as (bin centre, count) points. */
+export function histogram(
+  values: ArrayLike<number>,
+  bins: number,
+  lo: number,
+  hi: number,
+): [number, number][] {
+  const counts = new Array<number>(bins).fill(0);
+  const width = (hi - lo) / bins || 1;
+  for (let i = 0; i < values.length; i++) {
+    const b = Math.floor((values[i] - lo) / width);
+    if (b >= 0 && b <= bins) counts[Math.min(b, bins - 1)]++;
+  }
+  return counts.map((c, b) => [lo + (b + 0.5) * width, c]);
 }

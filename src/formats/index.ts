@@ -7,3 +7,4 @@ export * from './gguf.js';
 export * from './llama2c.js';
 export * from './idx.js';
 export * from './open.js';
+export * from './effml.js';

@@ -3,12 +3,12 @@ import type { DType } from '../tensor/dtype.js';
 /** Pairs RoPE rotates: (2i, 2i+1) in Meta / GGUF / llama2.c checkpoints, (i, i + d/2) in Hugging Face ones. */
 export type RopeStyle = 'adjacent' | 'halves';
 
-export interface Conv2dShape {
+/** Channels-last images [batch, height, width, channels] and a square kernel sliding over them. */
+export interface PatchShape {
   batch: number;
-  inChannels: number;
   height: number;
   width: number;
-  outChannels: number;
+  channels: number;
   kernel: number;
   stride: number;
   pad: number;
@@ -34,15 +34,6 @@ export interface Int4Weights {
   zeros: Float32Array;
   /** columns per group (the last group may be partial) */
   groupSize: number;
-}
-
-export interface Pool2dShape {
-  batch: number;
-  channels: number;
-  height: number;
-  width: number;
-  kernel: number;
-  stride: number;
 }
 
 /** The standard RoPE inverse frequencies theta^(-2i / dim), i < dim / 2, in f32 as llama.cpp and run.c compute them. */
@@ -156,15 +147,15 @@ export interface Backend {
   embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void;
   argmax(x: Float32Array): number;
 
-  /** out[b, oc, oh, ow] = bias[oc] + Σ input[b, c, oh·s + kh - p, ow·s + kw - p] · weight[oc, c, kh, kw] */
-  conv2d(
-    out: Float32Array,
-    input: Float32Array,
-    weight: Float32Array,
-    bias: Float32Array | null,
-    shape: Conv2dShape,
-  ): void;
-  maxpool2d(out: Float32Array, input: Float32Array, shape: Pool2dShape): void;
+  /** out[cols, rows] = a[rows, cols]ᵀ */
+  transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void;
+  /**
+   * Convolution as a matmul: cols[b·OH·OW + oh·OW + ow, (kh·k + kw)·C + c] = x[b, oh·s + kh - p, ow·s + kw - p, c]
+   * (0 outside the image), x channels-last [B, H, W, C].
+   */
+  im2col(cols: Float32Array, x: Float32Array, shape: PatchShape): void;
+  /** The adjoint of im2col: dx = 0, then every entry of cols added back where im2col took it from. */
+  col2im(dx: Float32Array, cols: Float32Array, shape: PatchShape): void;
 
   /** Expands n elements of f16, bf16, q8_0, q4_0 or q4_1 data (raw bytes or u16 bits) to f32. */
   dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void;

@@ -70,7 +70,13 @@ export interface KernelExports {
     r1: number,
   ): void;
   stream_sum_f32(p: number, n: number): number;
+  transpose_f32(out: number, a: number, rows: number, cols: number): void;
+  im2col_f32(...args: PatchArgs): void;
+  col2im_f32(...args: PatchArgs): void;
 }
+
+/** (destination, source, B, H, W, C, kernel, stride, pad, OH, OW) */
+type PatchArgs = [number, number, number, number, number, number, number, number, number, number, number];
 
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;

@@ -5,9 +5,8 @@ import { Tensor } from '../tensor/tensor.js';
 import {
   type AttentionShape,
   type Backend,
-  type Conv2dShape,
   type Int4Weights,
-  type Pool2dShape,
+  type PatchShape,
   type RopeStyle,
   convOutSize,
 } from './backend.js';
@@ -227,55 +226,43 @@ export class ReferenceBackend implements Backend {
     return best;
   }
 
-  conv2d(
-    out: Float32Array,
-    input: Float32Array,
-    weight: Float32Array,
-    bias: Float32Array | null,
-    s: Conv2dShape,
-  ): void {
-    const oh = convOutSize(s.height, s.kernel, s.stride, s.pad);
-    const ow = convOutSize(s.width, s.kernel, s.stride, s.pad);
-    const k = s.kernel;
-    for (let b = 0; b < s.batch; b++)
-      for (let oc = 0; oc < s.outChannels; oc++)
-        for (let y = 0; y < oh; y++)
-          for (let x = 0; x < ow; x++) {
-            let sum = bias ? bias[oc] : 0;
-            for (let c = 0; c < s.inChannels; c++)
-              for (let ky = 0; ky < k; ky++) {
-                const iy = y * s.stride + ky - s.pad;
-                if (iy < 0 || iy >= s.height) continue;
-                for (let kx = 0; kx < k; kx++) {
-                  const ix = x * s.stride + kx - s.pad;
-                  if (ix < 0 || ix >= s.width) continue;
-                  sum +=
-                    input[((b * s.inChannels + c) * s.height + iy) * s.width + ix] *
-                    weight[((oc * s.inChannels + c) * k + ky) * k + kx];
-                }
-              }
-            out[((b * s.outChannels + oc) * oh + y) * ow + x] = sum;
-          }
+  transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
   }
 
-  maxpool2d(out: Float32Array, input: Float32Array, s: Pool2dShape): void {
-    const oh = convOutSize(s.height, s.kernel, s.stride);
-    const ow = convOutSize(s.width, s.kernel, s.stride);
-    for (let bc = 0; bc < s.batch * s.channels; bc++)
-      for (let y = 0; y < oh; y++)
-        for (let x = 0; x < ow; x++) {
-          let max = -Infinity;
-          for (let ky = 0; ky < s.kernel; ky++)
-            for (let kx = 0; kx < s.kernel; kx++)
-              max = Math.max(max, input[(bc * s.height + y * s.stride + ky) * s.width + x * s.stride + kx]);
-          out[(bc * oh + y) * ow + x] = max;
-        }
+  im2col(cols: Float32Array, x: Float32Array, s: PatchShape): void {
+    forEachPatchTap(s, (at, from) => (cols[at] = from < 0 ? 0 : x[from]));
+  }
+
+  col2im(dx: Float32Array, cols: Float32Array, s: PatchShape): void {
+    dx.fill(0, 0, s.batch * s.height * s.width * s.channels);
+    forEachPatchTap(s, (at, from) => {
+      if (from >= 0) dx[from] += cols[at];
+    });
   }
 
   dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void {
     const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
     out.set(Tensor.fromBytes(dtype, [n], bytes).toFloat32().subarray(0, n));
   }
+}
+
+/** Calls fn(index in cols, index in x or -1 outside the image) for every element im2col writes. */
+function forEachPatchTap(s: PatchShape, fn: (at: number, from: number) => void): void {
+  const { batch, height: H, width: W, channels: C, kernel: k, stride, pad } = s;
+  const OH = convOutSize(H, k, stride, pad);
+  const OW = convOutSize(W, k, stride, pad);
+  let at = 0;
+  for (let b = 0; b < batch; b++)
+    for (let oh = 0; oh < OH; oh++)
+      for (let ow = 0; ow < OW; ow++)
+        for (let kh = 0; kh < k; kh++)
+          for (let kw = 0; kw < k; kw++) {
+            const ih = oh * stride + kh - pad;
+            const iw = ow * stride + kw - pad;
+            const inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            for (let c = 0; c < C; c++, at++) fn(at, inside ? ((b * H + ih) * W + iw) * C + c : -1);
+          }
 }
 
 /** Whether int4 matmuls quantize their activations to q8 blocks (the block grid must fit the groups). */

@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { DType } from '../tensor/dtype.js';
 import { DTYPES } from '../tensor/dtype.js';
-import type { AttentionShape, Int4Weights, RopeStyle } from './backend.js';
+import {
+  type AttentionShape,
+  type Int4Weights,
+  type PatchShape,
+  type RopeStyle,
+  convOutSize,
+} from './backend.js';
 import { type KernelExports, instantiateKernels } from './kernel-exports.js';
 import { OP } from './parallel.js';
 import { ReferenceBackend, int4UsesQ8 } from './reference.js';
@@ -371,10 +377,43 @@ export class WasmBackend extends ReferenceBackend {
     this.withPointers((p) => kernel()(p(out, true), p(src), n / blockSize));
   }
 
+  override transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
+    checkLength('transpose out', out, rows * cols);
+    checkLength('transpose a', a, rows * cols);
+    this.withPointers((p) => this.kernels.transpose_f32(p(out, true), p(a), rows, cols));
+  }
+
+  override im2col(cols: Float32Array, x: Float32Array, s: PatchShape): void {
+    const [inSize, colsSize, args] = patchArgs(s);
+    checkLength('im2col x', x, inSize);
+    checkLength('im2col cols', cols, colsSize);
+    this.withPointers((p) => this.kernels.im2col_f32(p(cols, true), p(x), ...args));
+  }
+
+  override col2im(dx: Float32Array, cols: Float32Array, s: PatchShape): void {
+    const [inSize, colsSize, args] = patchArgs(s);
+    checkLength('col2im dx', dx, inSize);
+    checkLength('col2im cols', cols, colsSize);
+    this.withPointers((p) => this.kernels.col2im_f32(p(dx, true), p(cols), ...args));
+  }
+
   /** Sums n floats of `a` in one streaming pass: the read-bandwidth yardstick of the benchmark. */
   streamSum(a: Float32Array): number {
     return this.withPointers((p) => this.kernels.stream_sum_f32(p(a), a.length));
   }
+}
+
+/** Sizes of the image and of its patch matrix, and the kernels' shape arguments. */
+function patchArgs(
+  s: PatchShape,
+): [number, number, [number, number, number, number, number, number, number, number, number]] {
+  const OH = convOutSize(s.height, s.kernel, s.stride, s.pad);
+  const OW = convOutSize(s.width, s.kernel, s.stride, s.pad);
+  return [
+    s.batch * s.height * s.width * s.channels,
+    s.batch * OH * OW * s.kernel * s.kernel * s.channels,
+    [s.batch, s.height, s.width, s.channels, s.kernel, s.stride, s.pad, OH, OW],
+  ];
 }
 
 function checkLength(what: string, a: { length: number }, expected: number): void {

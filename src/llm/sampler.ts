@@ -2,6 +2,8 @@
  * Picks the next token from logits: repetition penalty, then greedy (temperature 0) or temperature
  * -> top-k -> softmax -> min-p -> top-p -> a draw from a seeded generator (same seed, same text).
  */
+import { Random } from '../tensor/random.js';
+
 export interface SamplingOptions {
   /** 0 = greedy (default 0.8) */
   temperature?: number;
@@ -30,7 +32,7 @@ export const SAMPLING_DEFAULTS: Required<SamplingOptions> = {
 
 export class Sampler {
   private readonly o: Required<SamplingOptions>;
-  private state: number;
+  private readonly random: Random;
 
   constructor(options: SamplingOptions = {}) {
     const given = Object.fromEntries(
@@ -44,16 +46,7 @@ export class Sampler {
       if (!Number.isFinite(value) || value < 0)
         throw new RangeError(`sampling option ${key} must be a finite number >= 0, got ${value}`);
     if (this.o.topP > 1 || this.o.minP > 1) throw new RangeError('topP and minP must lie in [0, 1]');
-    this.state = this.o.seed >>> 0;
-  }
-
-  /** mulberry32: uniform in [0, 1) */
-  private random(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.random = new Random(this.o.seed);
   }
 
   /** `history`: the tokens so far (prompt and generated), for the repetition penalty. Leaves `logits` untouched. */
@@ -87,7 +80,7 @@ export class Sampler {
       probs = probs.slice(0, ids.length);
       total = probs.reduce((a, b) => a + b, 0);
     }
-    let r = this.random() * total;
+    let r = this.random.next() * total;
     for (let i = 0; i < ids.length; i++) {
       r -= probs[i];
       if (r < 0) return ids[i];

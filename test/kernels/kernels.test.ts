@@ -198,7 +198,7 @@ for (const threads of [1, 2]) {
       }
     });
 
-    test('element-wise ops, embedding, argmax, conv2d and maxpool2d agree with the reference', () => {
+    test('element-wise ops, embedding and argmax agree with the reference', () => {
       const x = randomF32(37, random, 4);
       const y = randomF32(37, random);
       for (const op of ['silu', 'gelu', 'relu'] as const) {
@@ -221,37 +221,48 @@ for (const threads of [1, 2]) {
       assert.deepEqual([...emb], [...table.subarray(12, 16), ...table.subarray(36, 40)]);
       assert.throws(() => wasm.embedding(emb, table, [10], 4), /outside the vocabulary/);
       assert.equal(wasm.argmax(Float32Array.from([1, 5, -2, 5])), 1);
+    });
 
-      const shape = {
-        batch: 2,
-        inChannels: 3,
-        height: 9,
-        width: 8,
-        outChannels: 4,
-        kernel: 3,
-        stride: 2,
-        pad: 1,
-      };
-      const oh = convOutSize(9, 3, 2, 1);
-      const ow = convOutSize(8, 3, 2, 1);
-      const input = randomF32(2 * 3 * 9 * 8, random);
-      const weight = randomF32(4 * 3 * 9, random);
-      const bias = randomF32(4, random);
-      const conv = new Float32Array(2 * 4 * oh * ow);
-      wasm.conv2d(conv, input, weight, bias, shape);
-      // spot-check one output against the definition written out by hand
-      let s = bias[1];
-      for (let c = 0; c < 3; c++)
-        for (let ky = 0; ky < 3; ky++)
-          for (let kx = 0; kx < 3; kx++) {
-            const iy = 2 * 2 + ky - 1;
-            const ix = 2 * 1 + kx - 1;
-            s += input[((1 * 3 + c) * 9 + iy) * 8 + ix] * weight[((1 * 3 + c) * 3 + ky) * 3 + kx];
+    test('transpose, im2col and col2im agree with the reference; col2im is the adjoint of im2col', () => {
+      const a = randomF32(37 * 19, random);
+      const [te, to] = [new Float32Array(37 * 19), new Float32Array(37 * 19)];
+      ref.transpose(te, a, 37, 19);
+      wasm.transpose(to, a, 37, 19);
+      assert.deepEqual(to, te);
+      assert.equal(te[5 * 37 + 2], a[2 * 19 + 5]);
+
+      const shape = { batch: 2, height: 9, width: 8, channels: 3, kernel: 3, stride: 2, pad: 1 };
+      const [oh, ow] = [convOutSize(9, 3, 2, 1), convOutSize(8, 3, 2, 1)];
+      const rows = 2 * oh * ow;
+      const x = randomF32(2 * 9 * 8 * 3, random);
+      const [ce, co] = [new Float32Array(rows * 27), new Float32Array(rows * 27).fill(7)];
+      ref.im2col(ce, x, shape);
+      wasm.im2col(co, x, shape);
+      assert.deepEqual(co, ce);
+      // a convolution through im2col equals the definition written out by hand at one output
+      const weight = randomF32(4 * 27, random);
+      const conv = new Float32Array(rows * 4);
+      ref.matmul(conv, ce, weight, rows, 4, 27);
+      let s = 0;
+      for (let ky = 0; ky < 3; ky++)
+        for (let kx = 0; kx < 3; kx++)
+          for (let c = 0; c < 3; c++) {
+            const [iy, ix] = [2 * 2 + ky - 1, 2 * 1 + kx - 1];
+            s += x[((1 * 9 + iy) * 8 + ix) * 3 + c] * weight[1 * 27 + (ky * 3 + kx) * 3 + c];
           }
-      assert.ok(Math.abs(conv[((1 * 4 + 1) * oh + 2) * ow + 1] - s) < 1e-5);
-      const pooled = new Float32Array(2 * 3 * 4 * 4);
-      wasm.maxpool2d(pooled, input, { batch: 2, channels: 3, height: 9, width: 8, kernel: 2, stride: 2 });
-      assert.equal(pooled[0], Math.max(input[0], input[1], input[8], input[9]));
+      assert.ok(Math.abs(conv[((1 * oh + 2) * ow + 1) * 4 + 1] - s) < 1e-5);
+
+      const g = randomF32(rows * 27, random);
+      const [de, dw] = [new Float32Array(x.length), new Float32Array(x.length).fill(3)];
+      ref.col2im(de, g, shape);
+      wasm.col2im(dw, g, shape);
+      close(dw, de, 1e-6, 'col2im');
+      // <im2col(x), g> = <x, col2im(g)>
+      let lhs = 0;
+      let rhs = 0;
+      for (let i = 0; i < g.length; i++) lhs += ce[i] * g[i];
+      for (let i = 0; i < x.length; i++) rhs += x[i] * de[i];
+      assert.ok(Math.abs(lhs - rhs) < 1e-3, `${lhs} vs ${rhs}`);
     });
 
     test('shape mismatches are RangeErrors, not reads outside the arrays', () => {

@@ -1,0 +1,173 @@
+/**
+ * effml's compressed-network container (`.effml`, documented in docs/effml-format.md):
+ *
+ *   "EFFMLNET" | u32 version | u32 header bytes | JSON header | data
+ *
+ * The JSON header holds opaque `meta` (what the network is) and a table of tensors; each tensor
+ * names its encoding and the byte ranges [offset, length] of its parts within the data section.
+ * This module only checks and slices the bytes; src/compress turns the parts into weights.
+ */
+import { writeFileAtomic } from './atomic-write.js';
+import { FormatError } from './errors.js';
+import { type ByteSource, openReader } from './source.js';
+
+const MAGIC = 'EFFMLNET';
+export const EFFML_VERSION = 1;
+const PREFIX = 16;
+
+/** A dense f32 tensor. */
+export interface DenseTensor {
+  encoding: 'f32';
+  name: string;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** Canonical Huffman codes of a symbol stream: a code length per symbol of the alphabet, then the bits. */
+export interface HuffmanPart {
+  lengths: Uint8Array;
+  bits: number;
+  data: Uint8Array;
+}
+
+/**
+ * Deep Compression's form: `entries` sparse entries in flat order, each a codebook index (Huffman
+ * coded, `weightBits` wide before coding) and the count of zeros before it (`indexBits` wide).
+ */
+export interface SparseSharedTensor {
+  encoding: 'sparse-shared';
+  name: string;
+  shape: number[];
+  weightBits: number;
+  indexBits: number;
+  entries: number;
+  /** 2^weightBits f32 values; index 0 is the zero weight */
+  codebook: Uint8Array;
+  codes: HuffmanPart;
+  gaps: HuffmanPart;
+}
+
+export type EffmlTensor = DenseTensor | SparseSharedTensor;
+
+export interface EffmlFile {
+  meta: unknown;
+  tensors: EffmlTensor[];
+}
+
+type Range = [number, number];
+
+export function writeEffml(path: string, file: EffmlFile): number {
+  const blobs: Uint8Array[] = [];
+  let size = 0;
+  const put = (bytes: Uint8Array): Range => {
+    blobs.push(bytes);
+    size += bytes.byteLength;
+    return [size - bytes.byteLength, bytes.byteLength];
+  };
+  const huffman = (h: HuffmanPart) => ({ lengths: put(h.lengths), bits: h.bits, data: put(h.data) });
+  const tensors = file.tensors.map((t) =>
+    t.encoding === 'f32'
+      ? { ...t, data: put(t.data) }
+      : { ...t, codebook: put(t.codebook), codes: huffman(t.codes), gaps: huffman(t.gaps) },
+  );
+  const header = new TextEncoder().encode(JSON.stringify({ meta: file.meta, tensors }));
+  const prefix = new Uint8Array(PREFIX);
+  prefix.set(new TextEncoder().encode(MAGIC));
+  const view = new DataView(prefix.buffer);
+  view.setUint32(8, EFFML_VERSION, true);
+  view.setUint32(12, header.byteLength, true);
+  writeFileAtomic(path, (write) => {
+    write(prefix);
+    write(header);
+    for (const b of blobs) write(b);
+  });
+  return PREFIX + header.byteLength + size;
+}
+
+export function readEffml(pathOrSource: string | ByteSource): EffmlFile {
+  return openReader(pathOrSource, (source) => {
+    const path = source.path;
+    const fail = (reason: string): never => {
+      throw new FormatError(path, reason);
+    };
+    if (source.size < PREFIX) fail(`${source.size} bytes is too short for an effml file`);
+    const bytes = source.read(0, source.size);
+    source.close();
+    if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
+      fail(`not an effml file (no ${MAGIC} magic)`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const version = view.getUint32(8, true);
+    if (version !== EFFML_VERSION)
+      fail(`effml version ${version}; this reader knows version ${EFFML_VERSION}`);
+    const headerBytes = view.getUint32(12, true);
+    if (PREFIX + headerBytes > bytes.byteLength)
+      fail(`header of ${headerBytes} bytes runs past the end of the file (${bytes.byteLength} bytes)`);
+    let header: unknown;
+    try {
+      header = JSON.parse(
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX, PREFIX + headerBytes)),
+      );
+    } catch (err) {
+      fail(`header is not valid JSON: ${(err as Error).message}`);
+    }
+    const data = bytes.subarray(PREFIX + headerBytes);
+    const h = header as { meta?: unknown; tensors?: unknown };
+    if (typeof h !== 'object' || h === null || !Array.isArray(h.tensors)) fail('header has no tensor table');
+    const tensors = (h.tensors as unknown[]).map((t, i) => parseTensor(t, i, data, fail));
+    return { meta: h.meta ?? null, tensors };
+  });
+}
+
+function parseTensor(raw: unknown, i: number, data: Uint8Array, fail: (r: string) => never): EffmlTensor {
+  const t = raw as Record<string, unknown>;
+  const what = `tensor ${i}${typeof t?.name === 'string' ? ` (${t.name})` : ''}`;
+  const bad = (reason: string): never => fail(`${what}: ${reason}`);
+  if (typeof t !== 'object' || t === null || typeof t.name !== 'string') bad('has no name');
+  const shape = t.shape;
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d > 0))
+    bad(`shape ${JSON.stringify(shape)} is not a list of positive integers`);
+  const size = (shape as number[]).reduce((a, b) => a * b, 1);
+  if (size > 2 ** 31) bad(`shape [${shape as number[]}] has more than 2^31 elements`);
+  const int = (v: unknown, name: string, lo: number, hi: number): number =>
+    Number.isSafeInteger(v) && (v as number) >= lo && (v as number) <= hi
+      ? (v as number)
+      : bad(`${name} ${JSON.stringify(v)} is not an integer in ${lo}..${hi}`);
+  const slice = (r: unknown, name: string, expected?: number): Uint8Array => {
+    if (!Array.isArray(r) || r.length !== 2) bad(`${name} is not an [offset, length] pair`);
+    const [offset, length] = r as number[];
+    int(offset, `${name} offset`, 0, data.byteLength);
+    int(length, `${name} length`, 0, data.byteLength - offset);
+    if (expected !== undefined && length !== expected)
+      bad(`${name} has ${length} bytes, expected ${expected}`);
+    return data.subarray(offset, offset + length);
+  };
+  const huffman = (r: unknown, name: string, alphabet: number, count: number): HuffmanPart => {
+    const p = r as Record<string, unknown>;
+    if (typeof p !== 'object' || p === null) bad(`${name} is missing`);
+    const bits = int(p.bits, `${name} bits`, 0, count * 31);
+    return {
+      lengths: slice(p.lengths, `${name} lengths`, alphabet),
+      bits,
+      data: slice(p.data, `${name} data`, Math.ceil(bits / 8)),
+    };
+  };
+  const name = t.name as string;
+  if (t.encoding === 'f32')
+    return { encoding: 'f32', name, shape: shape as number[], data: slice(t.data, 'data', size * 4) };
+  if (t.encoding !== 'sparse-shared') bad(`unknown encoding ${JSON.stringify(t.encoding)}`);
+  const weightBits = int(t.weightBits, 'weightBits', 1, 8);
+  const indexBits = int(t.indexBits, 'indexBits', 1, 8);
+  // every entry moves at least one position forward, so there are at most `size` of them
+  const entries = int(t.entries, 'entries', 0, size);
+  return {
+    encoding: 'sparse-shared',
+    name,
+    shape: shape as number[],
+    weightBits,
+    indexBits,
+    entries,
+    codebook: slice(t.codebook, 'codebook', 4 * 2 ** weightBits),
+    codes: huffman(t.codes, 'codes', 2 ** weightBits, entries),
+    gaps: huffman(t.gaps, 'gaps', 2 ** indexBits, entries),
+  };
+}

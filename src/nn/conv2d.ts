@@ -1,0 +1,91 @@
+import { type Backend, type PatchShape, convOutSize } from '../kernels/backend.js';
+import type { Random } from '../tensor/random.js';
+import type { Layer, Shape } from './layer.js';
+import { addBias, initUniform, sumRows } from './linear.js';
+import { Param } from './param.js';
+import { Workspace } from './workspace.js';
+
+/**
+ * 2-D convolution over channels-last images [B, H, W, C] as one matmul: im2col gathers every
+ * output position's receptive field into a row [kh, kw, c], so y[B·OH·OW, OC] = cols · Wᵀ with
+ * W [OC, kh·kw·C]. The backward pass is two more matmuls and col2im.
+ */
+export class Conv2d implements Layer {
+  readonly weight: Param;
+  readonly bias: Param;
+  readonly outShape: Shape;
+  private readonly ws: Workspace;
+  private cols: Float32Array = new Float32Array(0);
+
+  constructor(
+    readonly name: string,
+    readonly inShape: Shape,
+    readonly outChannels: number,
+    readonly kernel: number,
+    readonly stride: number,
+    readonly pad: number,
+    private readonly backend: Backend,
+    random: Random,
+  ) {
+    if (inShape.length !== 3)
+      throw new RangeError(`${name}: Conv2d takes [height, width, channels], got [${inShape}]`);
+    const [H, W, C] = inShape;
+    const [OH, OW] = [convOutSize(H, kernel, stride, pad), convOutSize(W, kernel, stride, pad)];
+    if (!(OH > 0 && OW > 0)) throw new RangeError(`${name}: kernel ${kernel} does not fit [${inShape}]`);
+    this.outShape = [OH, OW, outChannels];
+    const fanIn = kernel * kernel * C;
+    this.weight = new Param(`${name}.weight`, [outChannels, kernel, kernel, C], backend);
+    this.bias = new Param(`${name}.bias`, [outChannels], backend);
+    initUniform(this.weight, fanIn, random);
+    initUniform(this.bias, fanIn, random);
+    this.ws = new Workspace(backend);
+  }
+
+  params(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  private get dims() {
+    const [H, W, C] = this.inShape;
+    const [OH, OW] = this.outShape;
+    return { H, W, C, OH, OW, KKC: this.kernel * this.kernel * C, OC: this.outChannels };
+  }
+
+  forward(x: Float32Array, batch: number): Float32Array {
+    const { OH, OW, KKC, OC } = this.dims;
+    const rows = batch * OH * OW;
+    this.cols = this.ws.f32('cols', rows * KKC);
+    this.backend.im2col(this.cols, x, { ...this.patches, batch });
+    const y = this.ws.f32('y', rows * OC);
+    this.backend.matmul(y, this.cols, this.weight.data, rows, OC, KKC);
+    addBias(y, this.bias.data, rows, OC);
+    return y;
+  }
+
+  backward(dy: Float32Array, batch: number, needInputGrad: boolean): Float32Array | null {
+    const { H, W, C, OH, OW, KKC, OC } = this.dims;
+    const rows = batch * OH * OW;
+    const ws = this.ws;
+    // ∂W[OC, KKC] = dyᵀ · cols
+    const dyT = ws.f32('dyT', OC * rows);
+    this.backend.transpose(dyT, dy, rows, OC);
+    const colsT = ws.f32('colsT', KKC * rows);
+    this.backend.transpose(colsT, this.cols, rows, KKC);
+    this.backend.matmul(this.weight.grad, dyT, colsT, OC, KKC, rows);
+    sumRows(this.bias.grad, dy, rows, OC);
+    if (!needInputGrad) return null;
+    // ∂cols[rows, KKC] = dy · W, then scattered back onto the image
+    const wT = ws.f32('wT', KKC * OC);
+    this.backend.transpose(wT, this.weight.data, OC, KKC);
+    const dcols = ws.f32('dcols', rows * KKC);
+    this.backend.matmul(dcols, dy, wT, rows, KKC, OC);
+    const dx = ws.f32('dx', batch * H * W * C);
+    this.backend.col2im(dx, dcols, { ...this.patches, batch });
+    return dx;
+  }
+
+  private get patches(): PatchShape {
+    const [height, width, channels] = this.inShape;
+    return { batch: 0, height, width, channels, kernel: this.kernel, stride: this.stride, pad: this.pad };
+  }
+}

@@ -1,0 +1,46 @@
+import type { Backend } from '../kernels/backend.js';
+
+/**
+ * A trainable tensor: values and gradient in the backend's memory (so kernels use them in place),
+ * and, once the network is pruned, a mask of the weights still alive.
+ */
+export class Param {
+  readonly data: Float32Array;
+  readonly grad: Float32Array;
+  /** 1 where the weight is kept; pruned weights stay exactly zero through retraining (Han et al. 2015) */
+  mask: Uint8Array | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly shape: readonly number[],
+    backend: Backend,
+  ) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n > 2 ** 28) throw new RangeError(`${name} [${shape}] has more than 2^28 values`);
+    this.data = backend.allocF32(n);
+    this.grad = backend.allocF32(n);
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** A weight matrix or kernel (what pruning and weight sharing act on), not a bias. */
+  get isWeight(): boolean {
+    return this.shape.length > 1;
+  }
+
+  /** Zeroes the gradient of pruned weights. */
+  maskGrad(): void {
+    const m = this.mask;
+    if (!m) return;
+    for (let i = 0; i < m.length; i++) if (!m[i]) this.grad[i] = 0;
+  }
+
+  /** Zeroes the pruned weights. */
+  applyMask(): void {
+    const m = this.mask;
+    if (!m) return;
+    for (let i = 0; i < m.length; i++) if (!m[i]) this.data[i] = 0;
+  }
+}
