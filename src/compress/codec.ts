@@ -41,7 +41,11 @@ export function decodeTensor(t: EffmlTensor, path: string): Float32Array {
     for (let i = 0; i < t.entries; i++)
       if (codes[i] >= 2 ** t.weightBits || gaps[i] >= 2 ** t.indexBits)
         throw new RangeError(`${t.name}: entry ${i} is out of range`);
-    const positions = decodeRelative({ gaps: Uint8Array.from(gaps), codes: Uint8Array.from(codes) }, size);
+    const positions = decodeRelative(
+      { gaps: Uint8Array.from(gaps), codes: Uint8Array.from(codes) },
+      size,
+      t.indexBits,
+    );
     const codebook = new Float32Array(t.codebook.slice().buffer);
     return Float32Array.from(positions, (c) => codebook[c]);
   } catch (err) {

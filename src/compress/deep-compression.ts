@@ -87,6 +87,19 @@ export function deepCompression(o: DeepCompressionOptions): DeepCompressionResul
     if (v === undefined) throw new RangeError(`no ${what} given for layer ${layerOf(p)}`);
     return v;
   };
+  // every setting checked before hours of training, not after
+  for (const p of weights) {
+    for (const [table, what] of [
+      [o.weightBits, 'weight bits'],
+      [o.indexBits, 'index bits'],
+    ] as const) {
+      const bits = setting(table, p, what);
+      if (!(Number.isInteger(bits) && bits >= 1 && bits <= 8))
+        throw new RangeError(`${layerOf(p)}: ${what} must be 1..8, got ${bits}`);
+    }
+    const q = setting(o.pruneQuality, p, 'prune quality');
+    if (!(q >= 0)) throw new RangeError(`${layerOf(p)}: prune quality must be >= 0, got ${q}`);
+  }
   const seconds: Record<string, number> = {};
   const timed = <T>(stage: string, fn: () => T): T => {
     const t0 = performance.now();

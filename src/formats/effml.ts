@@ -159,6 +159,14 @@ function parseTensor(raw: unknown, i: number, data: Uint8Array, fail: (r: string
   const indexBits = int(t.indexBits, 'indexBits', 1, 8);
   // every entry moves at least one position forward, so there are at most `size` of them
   const entries = int(t.entries, 'entries', 0, size);
+  // and at most one gap's width of zeros follows the last, so the entries bound the size
+  if (size > (entries + 1) * 2 ** indexBits)
+    bad(`${entries} entries of ${indexBits}-bit gaps cannot cover ${size} weights`);
+  const codes = huffman(t.codes, 'codes', 2 ** weightBits, entries);
+  const gaps = huffman(t.gaps, 'gaps', 2 ** indexBits, entries);
+  // every symbol takes at least one bit (so the entries are bounded by the file size too)
+  if (codes.bits < entries || gaps.bits < entries)
+    bad(`${entries} entries need at least ${entries} bits per stream`);
   return {
     encoding: 'sparse-shared',
     name,
@@ -167,7 +175,7 @@ function parseTensor(raw: unknown, i: number, data: Uint8Array, fail: (r: string
     indexBits,
     entries,
     codebook: slice(t.codebook, 'codebook', 4 * 2 ** weightBits),
-    codes: huffman(t.codes, 'codes', 2 ** weightBits, entries),
-    gaps: huffman(t.gaps, 'gaps', 2 ** indexBits, entries),
+    codes,
+    gaps,
   };
 }

@@ -237,3 +237,67 @@ test('quantize writes a folder that generate loads; bad settings are clear error
     assert.match(bad.stderr, message);
   }
 });
+
+test('compress writes a .effml file that evaluate decodes to the same accuracy; bad flags are clear errors', () => {
+  const out = tempDir();
+  const sample = join(REPO, 'data/fashion-mnist-sample');
+  const r = effml(
+    ...['compress', 'lenet-5', '--data', sample, '-o', out, '--limit-train', '600', '--epochs', '1'],
+    ...[
+      '--prune-iterations',
+      '1',
+      '--retrain-epochs',
+      '1',
+      '--finetune-epochs',
+      '1',
+      '--sensitivity',
+      '1,0.5',
+    ],
+    ...['--bits', 'conv=6,fc2=4,fc1=5', '--json'],
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as {
+    layers: { name: string; weightBits: number; kept: number }[];
+    accuracy: { baseline: number; finetuned: number };
+    decodedAccuracy: number;
+    ratio: number;
+    fileBytes: number;
+  };
+  assert.deepEqual(
+    report.layers.map((l) => [l.name, l.weightBits]),
+    [
+      ['conv1', 6],
+      ['conv2', 6],
+      ['fc1', 5],
+      ['fc2', 4],
+    ],
+  );
+  assert.ok(report.layers.every((l) => l.kept > 0 && l.kept < 1));
+  assert.ok(report.accuracy.baseline > 0.3, `baseline ${report.accuracy.baseline}`);
+  assert.equal(report.decodedAccuracy, report.accuracy.finetuned);
+  assert.ok(report.ratio > 5, `ratio ${report.ratio}`);
+  assert.equal(readFileSync(join(out, 'model.effml')).byteLength, report.fileBytes);
+  for (const f of ['report.json', 'report.md', 'sensitivity.svg', 'weights-conv1.svg', 'weights-fc1.svg'])
+    assert.ok(readdirSync(out).includes(f), f);
+
+  const e = effml('evaluate', join(out, 'model.effml'), '--data', sample, '--json');
+  assert.equal(e.code, 0, e.stderr);
+  const evaluated = JSON.parse(e.stdout) as { accuracy: number; savedAccuracy: number };
+  assert.equal(evaluated.accuracy, evaluated.savedAccuracy);
+
+  for (const [args, message] of [
+    [['compress', 'alexnet', '--data', sample, '-o', out], /unknown network alexnet/],
+    [['compress', 'lenet-5', '--data', out, '-o', out], /no train-images-idx3-ubyte/],
+    [['compress', 'lenet-5', '--data', sample, '-o', out, '--bits', 'fc9=3'], /--bits: no layer matches fc9/],
+    [
+      ['compress', 'lenet-5', '--data', sample, '-o', out, '--bits', 'conv=12,fc=5'],
+      /conv1: weight bits must be 1..8/,
+    ],
+    [['evaluate', join(SHARED, 'models/stories260K/stories260K.bin'), '--data', sample], /not an effml file/],
+  ] as [string[], RegExp][]) {
+    const bad = effml(...args);
+    assert.equal(bad.code, 1, `${args.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  }
+});
