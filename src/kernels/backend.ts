@@ -3,6 +3,24 @@ import type { DType } from '../tensor/dtype.js';
 /** Pairs RoPE rotates: (2i, 2i+1) in Meta / GGUF / llama2.c checkpoints, (i, i + d/2) in Hugging Face ones. */
 export type RopeStyle = 'adjacent' | 'halves';
 
+/**
+ * A fully-connected layer in EIE's form (src/sparse/): rows interleaved over `pes` processing
+ * elements, each in compressed sparse column form with one-byte entries (v = codebook index in the
+ * low nibble, z = zero rows skipped in the high nibble), 16 shared weights.
+ */
+export interface EieWeights {
+  rows: number;
+  cols: number;
+  pes: number;
+  /** 16 f32, codebook[0] = 0 */
+  codebook: Float32Array;
+  /** per PE k, cols + 1 offsets into its entries: column j is [pointers[k·(cols+1) + j], pointers[k·(cols+1) + j + 1]) */
+  pointers: Uint32Array;
+  /** pes + 1 offsets of each PE's entries */
+  peStart: Uint32Array;
+  entries: Uint8Array;
+}
+
 /** Channels-last images [batch, height, width, channels] and a square kernel sliding over them. */
 export interface PatchShape {
   batch: number;
@@ -147,6 +165,12 @@ export interface Backend {
   embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void;
   argmax(x: Float32Array): number;
 
+  /**
+   * out[rows] = W a (+ bias) for an EIE layer, visiting only the non-zero a[j] (activation
+   * sparsity) and each PE's entries of those columns (weight sparsity); each product is rounded to
+   * f32 (codebook[v] · a[j]) and added to its row in column order.
+   */
+  spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void;
   /** out[cols, rows] = a[rows, cols]ᵀ */
   transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void;
   /**

@@ -73,6 +73,22 @@ export interface KernelExports {
   transpose_f32(out: number, a: number, rows: number, cols: number): void;
   im2col_f32(...args: PatchArgs): void;
   col2im_f32(...args: PatchArgs): void;
+  nonzeros_f32(a: number, n: number, idx: number, val: number): number;
+  eie_spmv(
+    y: number,
+    idx: number,
+    val: number,
+    nnz: number,
+    pointers: number,
+    peStart: number,
+    entries: number,
+    codebook: number,
+    scratch: number,
+    cols: number,
+    pes: number,
+    k0: number,
+    k1: number,
+  ): void;
 }
 
 /** (destination, source, B, H, W, C, kernel, stride, pad, OH, OW) */

@@ -15,6 +15,7 @@ export const OP = {
   ATTENTION: 4,
   MATMUL_Q8_0: 5,
   MATMUL_INT4: 6,
+  EIE_SPMV: 7,
 } as const;
 
 /** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of `grain` (a kernel's tile height). */
@@ -62,6 +63,29 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
       const [out, act, xq, xd, sums, w, scales, zeros] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ctrl[a + i]);
       const [M, N, K, groupSize] = [10, 11, 12, 13].map((i) => ctrl[a + i]);
       k.matmul_int4(out, act, xq, xd, sums, w, scales, zeros, scratch, M, N, K, groupSize, r0, r1);
+      break;
+    }
+    case OP.EIE_SPMV: {
+      // args: y, idx, val, nnz, pointers, peStart, entries, codebook, scratch (128 bytes per thread), cols, pes
+      const [y, idx, val, nnz, pointers, peStart, entries, codebook] = [0, 1, 2, 3, 4, 5, 6, 7].map(
+        (i) => ctrl[a + i],
+      );
+      const scratch = ctrl[a + 8] + index * 128;
+      k.eie_spmv(
+        y,
+        idx,
+        val,
+        nnz,
+        pointers,
+        peStart,
+        entries,
+        codebook,
+        scratch,
+        ctrl[a + 9],
+        ctrl[a + 10],
+        r0,
+        r1,
+      );
       break;
     }
     case OP.ATTENTION: {

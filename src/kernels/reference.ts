@@ -5,6 +5,7 @@ import { Tensor } from '../tensor/tensor.js';
 import {
   type AttentionShape,
   type Backend,
+  type EieWeights,
   type Int4Weights,
   type PatchShape,
   type RopeStyle,
@@ -224,6 +225,25 @@ export class ReferenceBackend implements Backend {
     let best = 0;
     for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
     return best;
+  }
+
+  spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void {
+    const { rows, cols, pes, codebook, pointers, peStart, entries } = w;
+    if (bias) out.set(bias.subarray(0, rows));
+    else out.fill(0, 0, rows);
+    for (let j = 0; j < cols; j++) {
+      const aj = a[j];
+      if (aj === 0) continue;
+      for (let k = 0; k < pes; k++) {
+        let i = k - pes;
+        const p = peStart[k] + pointers[k * (cols + 1) + j];
+        const end = peStart[k] + pointers[k * (cols + 1) + j + 1];
+        for (let e = p; e < end; e++) {
+          i += ((entries[e] >> 4) + 1) * pes;
+          out[i] += Math.fround(codebook[entries[e] & 15] * aj);
+        }
+      }
+    }
   }
 
   transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {

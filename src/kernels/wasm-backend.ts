@@ -10,6 +10,7 @@ import type { DType } from '../tensor/dtype.js';
 import { DTYPES } from '../tensor/dtype.js';
 import {
   type AttentionShape,
+  type EieWeights,
   type Int4Weights,
   type PatchShape,
   type RopeStyle,
@@ -28,7 +29,7 @@ const STREAM_WEIGHT_BYTES = 16 << 20;
 const HEAP_BASE = 1 << 20;
 const ALIGN = 64;
 
-type Typed = Float32Array | Uint8Array | Uint16Array;
+type Typed = Float32Array | Uint8Array | Uint16Array | Uint32Array;
 
 export interface WasmBackendOptions {
   /** threads including the caller's; default EFFML_THREADS or the number of cores */
@@ -375,6 +376,55 @@ export class WasmBackend extends ReferenceBackend {
     }[dtype as 'f16'];
     if (!kernel) return super.dequantize(out, src, dtype, n);
     this.withPointers((p) => kernel()(p(out, true), p(src), n / blockSize));
+  }
+
+  override spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void {
+    const { rows, cols, pes } = w;
+    checkLength('spmvEie out', out, rows);
+    checkLength('spmvEie a', a, cols);
+    checkLength('spmvEie codebook', w.codebook, 16);
+    checkLength('spmvEie pointers', w.pointers, pes * (cols + 1));
+    checkLength('spmvEie peStart', w.peStart, pes + 1);
+    checkLength('spmvEie entries', w.entries, w.peStart[pes]);
+    if (bias) out.set(bias.subarray(0, rows));
+    else out.fill(0, 0, rows);
+    this.withPointers((p) => {
+      const y = p(out, true);
+      const [idx, val] = [this.alloc(cols * 4), this.alloc(cols * 4)];
+      const nnz = this.kernels.nonzeros_f32(p(a), cols, idx, val);
+      const scratch = this.alloc(128 * this.threads);
+      const args = [
+        y,
+        idx,
+        val,
+        nnz,
+        p(w.pointers),
+        p(w.peStart),
+        p(w.entries),
+        p(w.codebook),
+        scratch,
+        cols,
+        pes,
+      ];
+      if (this.pool && pes > 1 && w.entries.length >= PARALLEL_MIN_MACS)
+        this.pool.run(OP.EIE_SPMV, pes, 1, args);
+      else
+        this.kernels.eie_spmv(
+          y,
+          idx,
+          val,
+          nnz,
+          args[4],
+          args[5],
+          args[6],
+          args[7],
+          scratch,
+          cols,
+          pes,
+          0,
+          pes,
+        );
+    });
   }
 
   override transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {

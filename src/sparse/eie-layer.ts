@@ -1,0 +1,129 @@
+/**
+ * EIE's storage of a fully-connected layer (Han et al., ISCA 2016): rows interleaved over N
+ * processing elements (row i belongs to PE i mod N, as its local row floor(i / N)); each PE keeps its
+ * rows in compressed sparse column form. An entry is one byte: the 4-bit codebook index v (low
+ * nibble) and the 4-bit count z of zero rows before it in the column (high nibble). A run of more
+ * than 15 zeros takes a filler entry (z = 15, v = 0, and codebook[0] = 0).
+ */
+import { kmeans1d, nearest } from '../compress/kmeans.js';
+
+export const EIE_CODEBOOK = 16;
+const MAX_RUN = 15;
+
+export interface EieLayer {
+  /** outputs */
+  rows: number;
+  /** inputs */
+  cols: number;
+  pes: number;
+  /** 16 shared weights; entry 0 is 0 */
+  codebook: Float32Array;
+  /** PE k's entries of column j are entries[peStart[k] + pointers[k·(cols+1) + j] ..< peStart[k] + pointers[k·(cols+1) + j + 1]] */
+  pointers: Uint32Array;
+  /** N + 1 offsets of each PE's entries */
+  peStart: Uint32Array;
+  /** v | z << 4 */
+  entries: Uint8Array;
+  bias: Float32Array | null;
+}
+
+/** Rows a PE owns: ceil((rows - k) / N). */
+export const peRows = (rows: number, pes: number, k: number): number => Math.ceil((rows - k) / pes);
+
+/**
+ * Builds the EIE form of a weight-shared matrix: codes[rows·cols] row-major, 0 = zero weight, else
+ * an index into codebook (at most 16 entries, codebook[0] = 0).
+ */
+export function buildEie(
+  codes: Uint8Array,
+  codebook: Float32Array,
+  rows: number,
+  cols: number,
+  pes: number,
+  bias: Float32Array | null = null,
+): EieLayer {
+  if (codebook.length > EIE_CODEBOOK || codebook[0] !== 0)
+    throw new RangeError(`an EIE codebook has at most 16 entries with entry 0 = 0, got ${codebook.length}`);
+  if (!(Number.isInteger(pes) && pes >= 1))
+    throw new RangeError(`PEs must be a positive integer, got ${pes}`);
+  if (codes.length !== rows * cols)
+    throw new RangeError(`${codes.length} codes for a ${rows} x ${cols} matrix`);
+  const pointers = new Uint32Array(pes * (cols + 1));
+  const peStart = new Uint32Array(pes + 1);
+  const entries: number[] = [];
+  for (let k = 0; k < pes; k++) {
+    peStart[k] = entries.length;
+    const base = entries.length;
+    for (let j = 0; j < cols; j++) {
+      pointers[k * (cols + 1) + j] = entries.length - base;
+      let zeros = 0;
+      for (let i = k; i < rows; i += pes) {
+        const v = codes[i * cols + j];
+        if (v === 0) {
+          zeros++;
+          continue;
+        }
+        for (; zeros > MAX_RUN; zeros -= MAX_RUN + 1) entries.push(MAX_RUN << 4);
+        entries.push(v | (zeros << 4));
+        zeros = 0;
+      }
+    }
+    pointers[k * (cols + 1) + cols] = entries.length - base;
+  }
+  peStart[pes] = entries.length;
+  const cb = new Float32Array(EIE_CODEBOOK);
+  cb.set(codebook);
+  return { rows, cols, pes, codebook: cb, pointers, peStart, entries: Uint8Array.from(entries), bias };
+}
+
+/**
+ * From a dense matrix: keep the `density` largest weights by magnitude, share them among 15
+ * centroids (k-means, linear initialization), then buildEie.
+ */
+export function eieFromDense(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  options: { density: number; pes: number; bias?: Float32Array | null },
+): EieLayer {
+  const { density, pes } = options;
+  if (!(density > 0 && density <= 1)) throw new RangeError(`density must lie in (0, 1], got ${density}`);
+  const mags = Float32Array.from(w, Math.abs).sort();
+  const drop = Math.round((1 - density) * w.length);
+  const threshold = drop === 0 ? -1 : mags[drop - 1];
+  const alive = w.filter((x) => Math.abs(x) > threshold);
+  const centroids = kmeans1d(alive, EIE_CODEBOOK - 1);
+  const codes = new Uint8Array(w.length);
+  for (let i = 0; i < w.length; i++) if (Math.abs(w[i]) > threshold) codes[i] = 1 + nearest(centroids, w[i]);
+  return buildEie(codes, Float32Array.from([0, ...centroids]), rows, cols, pes, options.bias ?? null);
+}
+
+/** The dense matrix an EIE layer stands for. */
+export function eieToDense(l: EieLayer): Float32Array {
+  const w = new Float32Array(l.rows * l.cols);
+  forEachEntry(l, (i, j, v) => (w[i * l.cols + j] = l.codebook[v]));
+  return w;
+}
+
+/** Calls fn(row, col, codebook index) for every entry, fillers included (their index is 0). */
+export function forEachEntry(l: EieLayer, fn: (row: number, col: number, v: number) => void): void {
+  for (let k = 0; k < l.pes; k++)
+    for (let j = 0; j < l.cols; j++) {
+      let r = -1;
+      const p = l.peStart[k];
+      for (let e = p + l.pointers[k * (l.cols + 1) + j]; e < p + l.pointers[k * (l.cols + 1) + j + 1]; e++) {
+        r += (l.entries[e] >> 4) + 1;
+        fn(r * l.pes + k, j, l.entries[e] & 15);
+      }
+    }
+}
+
+/** Entries (fillers included) each PE does for each column: the work the simulator schedules. */
+export function workPerColumn(l: EieLayer): Uint32Array[] {
+  return Array.from({ length: l.pes }, (_, k) =>
+    Uint32Array.from(
+      { length: l.cols },
+      (_, j) => l.pointers[k * (l.cols + 1) + j + 1] - l.pointers[k * (l.cols + 1) + j],
+    ),
+  );
+}
