@@ -1,5 +1,6 @@
 /** `npm run bench -- <suite> [--json]`: benchmarks that measure this machine, peers side by side in one run. */
 import { benchAwq, formatAwqReport } from './awq.js';
+import { benchEie, formatEieReport } from './eie.js';
 import { benchKernels, formatKernelReport } from './kernels.js';
 import { benchLlm, formatLlmReport } from './llm.js';
 import { benchStreaming, formatStreamingReport } from './streaming.js';
@@ -12,6 +13,7 @@ const SUITES: Record<
   llm: { run: benchLlm, format: formatLlmReport },
   streaming: { run: benchStreaming, format: formatStreamingReport },
   awq: { run: benchAwq, format: formatAwqReport },
+  eie: { run: benchEie, format: formatEieReport },
 };
 
 const args = process.argv.slice(2);

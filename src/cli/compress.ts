@@ -30,6 +30,7 @@ interface CompressFlags extends ModelOptions {
   epochs?: string;
   batchSize: string;
   lr: string;
+  weightDecay: string;
   pruneQuality?: string;
   pruneIterations: string;
   retrainEpochs: string;
@@ -107,6 +108,7 @@ export function registerCompress(program: Command): void {
           batchSize: Number(positiveInt('--batch-size', f.batchSize)),
           epochs: Number(positiveInt('--epochs', f.epochs ?? String(d.epochs))),
           lr: Number(numberOption('--lr', f.lr)),
+          weightDecay: Number(numberOption('--weight-decay', f.weightDecay)),
           pruneQuality: perLayer('--prune-quality', f.pruneQuality ?? d.quality, layers),
           pruneIterations: Number(positiveInt('--prune-iterations', f.pruneIterations)),
           retrainEpochs: Number(positiveInt('--retrain-epochs', f.retrainEpochs)),

@@ -9,6 +9,7 @@ import { TokenizerError } from '../tokenizer/tokenizer.js';
 import { registerBench } from './bench.js';
 import { registerChat } from './chat.js';
 import { registerCompress } from './compress.js';
+import { registerEie } from './eie.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { formatSummary, inspectFile } from './inspect.js';
@@ -49,6 +50,7 @@ registerBench(program);
 registerSynth(program);
 registerQuantize(program);
 registerCompress(program);
+registerEie(program);
 
 /** Errors about the user's input: one line, no stack trace. */
 const USER_ERRORS = [FormatError, ModelConfigError, TokenizerError, ContextOverflowError, RangeError];

@@ -1,5 +1,7 @@
 import { FormatError } from '../formats/errors.js';
 import type { EffmlTensor, SparseSharedTensor } from '../formats/effml.js';
+import { eieFromTensor } from '../sparse/eie-codec.js';
+import { eieToDense } from '../sparse/eie-layer.js';
 import { huffmanDecode, huffmanEncode } from './huffman.js';
 import { decodeRelative, encodeRelative } from './relative-index.js';
 import type { SharedWeights } from './weight-sharing.js';
@@ -34,6 +36,13 @@ export function encodeDense(name: string, shape: number[], values: Float32Array)
 /** The tensor's values in f32; a stream that does not decode is a FormatError naming `path`. */
 export function decodeTensor(t: EffmlTensor, path: string): Float32Array {
   if (t.encoding === 'f32') return new Float32Array(t.data.slice().buffer);
+  if (t.encoding === 'eie') return eieToDense(eieFromTensor(t, path));
+  const { codes, codebook } = decodeShared(t, path);
+  return Float32Array.from(codes, (c) => codebook[c]);
+}
+
+/** A Deep Compression tensor back as its codebook and the codebook index of every weight (0 = zero). */
+export function decodeShared(t: SparseSharedTensor, path: string): SharedWeights {
   const size = t.shape.reduce((a, b) => a * b, 1);
   try {
     const codes = huffmanDecode(t.codes, t.entries, `${t.name} weight codes`);
@@ -41,13 +50,12 @@ export function decodeTensor(t: EffmlTensor, path: string): Float32Array {
     for (let i = 0; i < t.entries; i++)
       if (codes[i] >= 2 ** t.weightBits || gaps[i] >= 2 ** t.indexBits)
         throw new RangeError(`${t.name}: entry ${i} is out of range`);
-    const positions = decodeRelative(
-      { gaps: Uint8Array.from(gaps), codes: Uint8Array.from(codes) },
-      size,
-      t.indexBits,
-    );
-    const codebook = new Float32Array(t.codebook.slice().buffer);
-    return Float32Array.from(positions, (c) => codebook[c]);
+    const relative = { gaps: Uint8Array.from(gaps), codes: Uint8Array.from(codes) };
+    return {
+      codes: decodeRelative(relative, size, t.indexBits),
+      codebook: new Float32Array(t.codebook.slice().buffer),
+      bits: t.weightBits,
+    };
   } catch (err) {
     if (err instanceof RangeError) throw new FormatError(path, err.message);
     throw err;
@@ -57,6 +65,8 @@ export function decodeTensor(t: EffmlTensor, path: string): Float32Array {
 /** Bytes a tensor takes in the data section. */
 export function payloadBytes(t: EffmlTensor): number {
   if (t.encoding === 'f32') return t.data.byteLength;
+  if (t.encoding === 'eie')
+    return t.codebook.byteLength + t.pointers.byteLength + t.peStart.byteLength + t.entries.byteLength;
   return (
     t.codebook.byteLength +
     [t.codes, t.gaps].reduce((a, h) => a + h.lengths.byteLength + h.data.byteLength, 0)

@@ -25,6 +25,8 @@ export interface DeepCompressionOptions {
   /** dense training */
   epochs: number;
   lr: number;
+  /** L2 penalty on the weights while training and retraining (Han et al. 2015 prune best with L2) */
+  weightDecay: number;
   /** per weight layer: prune |w| <= quality × std of the dense layer's weights */
   pruneQuality: Record<string, number>;
   /** the threshold rises to its final value in this many prune-and-retrain rounds */
@@ -111,7 +113,7 @@ export function deepCompression(o: DeepCompressionOptions): DeepCompressionResul
     stage: string,
     epochs: number,
     lr: number,
-    optimizer: Optimizer = new Adam(net.params()),
+    optimizer: Optimizer = new Adam(net.params(), { weightDecay: o.weightDecay }),
     seed = o.seed,
   ) =>
     fit(net, o.train, {

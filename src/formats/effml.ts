@@ -47,7 +47,26 @@ export interface SparseSharedTensor {
   gaps: HuffmanPart;
 }
 
-export type EffmlTensor = DenseTensor | SparseSharedTensor;
+/**
+ * EIE's form of a [rows, cols] matrix (src/sparse/eie-layer.ts): rows interleaved over `pes`
+ * processing elements, each in compressed sparse column form with one-byte entries.
+ */
+export interface EieTensor {
+  encoding: 'eie';
+  name: string;
+  shape: number[];
+  pes: number;
+  /** 16 f32 */
+  codebook: Uint8Array;
+  /** pes · (cols + 1) u32: per PE, the start of each column in its entries */
+  pointers: Uint8Array;
+  /** pes + 1 u32: the start of each PE's entries */
+  peStart: Uint8Array;
+  /** codebook index | zero run << 4 */
+  entries: Uint8Array;
+}
+
+export type EffmlTensor = DenseTensor | SparseSharedTensor | EieTensor;
 
 export interface EffmlFile {
   meta: unknown;
@@ -65,11 +84,22 @@ export function writeEffml(path: string, file: EffmlFile): number {
     return [size - bytes.byteLength, bytes.byteLength];
   };
   const huffman = (h: HuffmanPart) => ({ lengths: put(h.lengths), bits: h.bits, data: put(h.data) });
-  const tensors = file.tensors.map((t) =>
-    t.encoding === 'f32'
-      ? { ...t, data: put(t.data) }
-      : { ...t, codebook: put(t.codebook), codes: huffman(t.codes), gaps: huffman(t.gaps) },
-  );
+  const tensors = file.tensors.map((t) => {
+    switch (t.encoding) {
+      case 'f32':
+        return { ...t, data: put(t.data) };
+      case 'sparse-shared':
+        return { ...t, codebook: put(t.codebook), codes: huffman(t.codes), gaps: huffman(t.gaps) };
+      case 'eie':
+        return {
+          ...t,
+          codebook: put(t.codebook),
+          pointers: put(t.pointers),
+          peStart: put(t.peStart),
+          entries: put(t.entries),
+        };
+    }
+  });
   const header = new TextEncoder().encode(JSON.stringify({ meta: file.meta, tensors }));
   const prefix = new Uint8Array(PREFIX);
   prefix.set(new TextEncoder().encode(MAGIC));
@@ -154,6 +184,23 @@ function parseTensor(raw: unknown, i: number, data: Uint8Array, fail: (r: string
   const name = t.name as string;
   if (t.encoding === 'f32')
     return { encoding: 'f32', name, shape: shape as number[], data: slice(t.data, 'data', size * 4) };
+  if (t.encoding === 'eie') {
+    if ((shape as number[]).length !== 2) bad(`an EIE tensor is a matrix, got shape [${shape as number[]}]`);
+    const [rows, cols] = shape as number[];
+    const pes = int(t.pes, 'pes', 1, rows);
+    const peStart = slice(t.peStart, 'peStart', 4 * (pes + 1));
+    const entries = new DataView(peStart.buffer, peStart.byteOffset).getUint32(4 * pes, true);
+    return {
+      encoding: 'eie',
+      name,
+      shape: shape as number[],
+      pes,
+      codebook: slice(t.codebook, 'codebook', 64),
+      pointers: slice(t.pointers, 'pointers', 4 * pes * (cols + 1)),
+      peStart,
+      entries: slice(t.entries, 'entries', entries),
+    };
+  }
   if (t.encoding !== 'sparse-shared') bad(`unknown encoding ${JSON.stringify(t.encoding)}`);
   const weightBits = int(t.weightBits, 'weightBits', 1, 8);
   const indexBits = int(t.indexBits, 'indexBits', 1, 8);

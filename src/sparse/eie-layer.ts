@@ -76,17 +76,19 @@ export function buildEie(
   return { rows, cols, pes, codebook: cb, pointers, peStart, entries: Uint8Array.from(entries), bias };
 }
 
+/** A matrix of codebook indices (0 = zero weight) and its codebook: what buildEie stores. */
+export interface SharedMatrix {
+  rows: number;
+  cols: number;
+  codes: Uint8Array;
+  codebook: Float32Array;
+}
+
 /**
- * From a dense matrix: keep the `density` largest weights by magnitude, share them among 15
- * centroids (k-means, linear initialization), then buildEie.
+ * Pruning and weight sharing for a dense matrix: keep the `density` largest weights by magnitude
+ * and share them among 15 centroids (k-means, linear initialization).
  */
-export function eieFromDense(
-  w: Float32Array,
-  rows: number,
-  cols: number,
-  options: { density: number; pes: number; bias?: Float32Array | null },
-): EieLayer {
-  const { density, pes } = options;
+export function shareForEie(w: Float32Array, rows: number, cols: number, density: number): SharedMatrix {
   if (!(density > 0 && density <= 1)) throw new RangeError(`density must lie in (0, 1], got ${density}`);
   const mags = Float32Array.from(w, Math.abs).sort();
   const drop = Math.round((1 - density) * w.length);
@@ -95,7 +97,25 @@ export function eieFromDense(
   const centroids = kmeans1d(alive, EIE_CODEBOOK - 1);
   const codes = new Uint8Array(w.length);
   for (let i = 0; i < w.length; i++) if (Math.abs(w[i]) > threshold) codes[i] = 1 + nearest(centroids, w[i]);
-  return buildEie(codes, Float32Array.from([0, ...centroids]), rows, cols, pes, options.bias ?? null);
+  return { rows, cols, codes, codebook: Float32Array.from([0, ...centroids]) };
+}
+
+/** shareForEie, then buildEie over `pes` PEs. */
+export function eieFromDense(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  options: { density: number; pes: number; bias?: Float32Array | null },
+): EieLayer {
+  const s = shareForEie(w, rows, cols, options.density);
+  return buildEie(s.codes, s.codebook, rows, cols, options.pes, options.bias ?? null);
+}
+
+/** The codebook indices an EIE layer stores, row-major (fillers leave 0). */
+export function eieCodes(l: EieLayer): SharedMatrix {
+  const codes = new Uint8Array(l.rows * l.cols);
+  forEachEntry(l, (i, j, v) => (codes[i * l.cols + j] = v));
+  return { rows: l.rows, cols: l.cols, codes, codebook: l.codebook };
 }
 
 /** The dense matrix an EIE layer stands for. */
