@@ -1,6 +1,7 @@
 /** `effml inspect`: what a model file holds, as a summary object (for --json) and as text. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { EFFML_VERSION } from '../formats/effml.js';
 import { type GGUFArray, type GGUFFile, GGUFType } from '../formats/gguf.js';
 import { type OpenedFile, openModelFile } from '../formats/open.js';
 import type { TensorInfo } from '../formats/tensor-file.js';
@@ -26,7 +27,8 @@ export function inspectFile(path: string): FileSummary {
   try {
     return summarize(path, opened);
   } finally {
-    if (opened.kind !== 'idx' && opened.kind !== 'llama2c-tokenizer') opened.file.close();
+    if (opened.kind !== 'idx' && opened.kind !== 'llama2c-tokenizer' && opened.kind !== 'effml')
+      opened.file.close();
   }
 }
 
@@ -35,7 +37,7 @@ function summarize(path: string, opened: OpenedFile): FileSummary {
   const files =
     opened.kind === 'safetensors-sharded'
       ? opened.file.shards.map((shard) => shard.path)
-      : [opened.kind === 'idx' ? opened.path : opened.file.path];
+      : [opened.kind === 'idx' || opened.kind === 'effml' ? opened.path : opened.file.path];
   const bytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
   const base = { path, bytes, architecture: null, contextLength: null, vocabSize: null, version: null };
   switch (opened.kind) {
@@ -94,6 +96,17 @@ function summarize(path: string, opened: OpenedFile): FileSummary {
         metadata: { max_token_length: f.maxTokenLength },
       };
     }
+    case 'effml': {
+      const meta = opened.file.meta as { network?: { name?: string } } | null;
+      return {
+        ...base,
+        ...tensorStats(opened.file.tensors.map((t) => ({ name: t.name, type: t.encoding, shape: t.shape }))),
+        format: 'effml',
+        version: EFFML_VERSION,
+        architecture: meta?.network?.name ?? null,
+        metadata: Object.fromEntries(Object.entries(meta ?? {}).filter(([k]) => k !== 'network')),
+      };
+    }
     case 'idx': {
       const t = opened.tensor;
       return {
@@ -109,7 +122,7 @@ function summarize(path: string, opened: OpenedFile): FileSummary {
   }
 }
 
-function tensorStats(tensors: readonly TensorInfo[]) {
+function tensorStats(tensors: readonly Pick<TensorInfo, 'name' | 'type' | 'shape'>[]) {
   const dtypes: Record<string, number> = {};
   let parameters = 0;
   for (const t of tensors) {

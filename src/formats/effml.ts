@@ -11,7 +11,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
 import { type ByteSource, openReader } from './source.js';
 
-const MAGIC = 'EFFMLNET';
+export const EFFML_MAGIC = 'EFFMLNET';
 export const EFFML_VERSION = 1;
 const PREFIX = 16;
 
@@ -102,7 +102,7 @@ export function writeEffml(path: string, file: EffmlFile): number {
   });
   const header = new TextEncoder().encode(JSON.stringify({ meta: file.meta, tensors }));
   const prefix = new Uint8Array(PREFIX);
-  prefix.set(new TextEncoder().encode(MAGIC));
+  prefix.set(new TextEncoder().encode(EFFML_MAGIC));
   const view = new DataView(prefix.buffer);
   view.setUint32(8, EFFML_VERSION, true);
   view.setUint32(12, header.byteLength, true);
@@ -123,8 +123,8 @@ export function readEffml(pathOrSource: string | ByteSource): EffmlFile {
     if (source.size < PREFIX) fail(`${source.size} bytes is too short for an effml file`);
     const bytes = source.read(0, source.size);
     source.close();
-    if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
-      fail(`not an effml file (no ${MAGIC} magic)`);
+    if (new TextDecoder().decode(bytes.subarray(0, 8)) !== EFFML_MAGIC)
+      fail(`not an effml file (no ${EFFML_MAGIC} magic)`);
     const view = new DataView(bytes.buffer, bytes.byteOffset);
     const version = view.getUint32(8, true);
     if (version !== EFFML_VERSION)

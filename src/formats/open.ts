@@ -1,5 +1,6 @@
 /** Recognizes a file (or a Hugging Face model folder) by its content and opens it with the right reader. */
 import { existsSync, statSync } from 'node:fs';
+import { EFFML_MAGIC, type EffmlFile, readEffml } from './effml.js';
 import { FormatError } from './errors.js';
 import { GGUF_MAGIC, type GGUFFile, readGGUF } from './gguf.js';
 import { isGzip, readIdx } from './idx.js';
@@ -24,10 +25,11 @@ export type OpenedFile =
   | { kind: 'safetensors-sharded'; file: ShardedSafetensors }
   | { kind: 'llama2c'; file: Llama2cCheckpoint }
   | { kind: 'llama2c-tokenizer'; file: Llama2cTokenizerFile }
-  | { kind: 'idx'; tensor: Tensor; path: string };
+  | { kind: 'idx'; tensor: Tensor; path: string }
+  | { kind: 'effml'; file: EffmlFile; path: string };
 
 export const SUPPORTED_FORMATS =
-  'GGUF v1-v3, safetensors (single or sharded via model.safetensors.index.json, or a model folder), llama2.c checkpoint, llama2.c tokenizer.bin, IDX (.gz)';
+  'GGUF v1-v3, safetensors (single or sharded via model.safetensors.index.json, or a model folder), llama2.c checkpoint, llama2.c tokenizer.bin, IDX (.gz), .effml (compressed network)';
 
 export function openModelFile(path: string): OpenedFile {
   if (!existsSync(path)) throw new FormatError(path, 'no such file or folder');
@@ -45,6 +47,7 @@ export function openModelFile(path: string): OpenedFile {
     (head.byteLength >= 4 && head[0] === 0 && head[1] === 0 && head[2] >= 0x08 && head[2] <= 0x0e)
   )
     return { kind: 'idx', tensor: readIdx(path), path };
+  if (new TextDecoder().decode(head) === EFFML_MAGIC) return { kind: 'effml', file: readEffml(path), path };
   if (path.endsWith('.safetensors')) return { kind: 'safetensors', file: readSafetensors(path) };
   // A llama2.c checkpoint's header fixes the file size exactly; anything else may be a tokenizer.bin.
   const failures: string[] = [];

@@ -8,7 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { decodeTensor, encodeDense, encodeShared } from '../../src/compress/codec.js';
+import { readEffml, writeEffml } from '../../src/formats/effml.js';
 import { FormatError } from '../../src/formats/errors.js';
+import { eieToTensor } from '../../src/sparse/eie-codec.js';
+import { buildEie } from '../../src/sparse/eie-layer.js';
 import { readGGUF } from '../../src/formats/gguf.js';
 import { readIdx } from '../../src/formats/idx.js';
 import { readLlama2cCheckpoint, readLlama2cTokenizer } from '../../src/formats/llama2c.js';
@@ -145,4 +149,22 @@ test('IDX reader survives mutated plain and gzipped files', () => {
   const gz = file(SHARED, 'datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz');
   fuzz('labels.gz', gz, 64, (s) => void readIdx(s), 8);
   fuzz('labels', new Uint8Array(gunzipSync(gz)), 16, (s) => void readIdx(s), 9);
+});
+
+test('.effml reader and decoders survive mutated files', () => {
+  const random = rng(21);
+  const codes = Uint8Array.from({ length: 60 * 40 }, () =>
+    random() < 0.15 ? 1 + Math.floor(random() * 15) : 0,
+  );
+  const codebook = Float32Array.from({ length: 16 }, (_, i) => (i === 0 ? 0 : i / 8 - 1));
+  const path = join(tempDir(), 'fuzz.effml');
+  writeEffml(path, {
+    meta: { network: { name: 'fuzz' } },
+    tensors: [
+      encodeShared('a.weight', [60, 40], { codebook, codes, bits: 4 }, 4),
+      eieToTensor('b.weight', buildEie(codes, codebook, 60, 40, 3)),
+      encodeDense('a.bias', [15], codebook.subarray(0, 15)),
+    ],
+  });
+  fuzz('m.effml', file(path), 700, (s) => readEffml(s).tensors.forEach((t) => decodeTensor(t, s.path)), 12);
 });
