@@ -4,6 +4,17 @@ import type { DType } from '../tensor/dtype.js';
 export type RopeStyle = 'adjacent' | 'halves';
 
 /**
+ * Symmetric int8 weights [N, K] with one scale per output row (W8A8, SmoothQuant): w = q · scale.
+ * `act` says how the activations are quantized: per row ('token', dynamic), with one dynamic scale
+ * for the whole input ('tensor'), or with a static scale fixed at calibration (a number).
+ */
+export interface Int8Weights {
+  q: Int8Array;
+  scales: Float32Array;
+  act: 'token' | 'tensor' | number;
+}
+
+/**
  * A fully-connected layer in EIE's form (src/sparse/): rows interleaved over `pes` processing
  * elements, each in compressed sparse column form with one-byte entries (v = codebook index in the
  * low nibble, z = zero rows skipped in the high nibble), 16 shared weights.
@@ -100,6 +111,12 @@ export interface Backend {
    * blocks first, as for matmulQuantized (integer dot products); otherwise they stay f32.
    */
   matmulInt4(out: Float32Array, a: Float32Array, w: Int4Weights, M: number, N: number, K: number): void;
+  /**
+   * W8A8: out[m, n] = f32(acc) · f32(s[m] · scale[n]) with acc = Σ_k q(a)[m, k] · w.q[n, k] in int32,
+   * where q(a) = clamp(round half away from zero(a / s), ±127) and s per w.act (max|a| / 127 of the
+   * row, of the whole input, or the static scale).
+   */
+  matmulInt8(out: Float32Array, a: Float32Array, w: Int8Weights, M: number, N: number, K: number): void;
   /** out[N] = w[N, K] · x[K] */
   matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void;
   dot(a: Float32Array, b: Float32Array): number;

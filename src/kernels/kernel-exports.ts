@@ -73,6 +73,27 @@ export interface KernelExports {
   transpose_f32(out: number, a: number, rows: number, cols: number): void;
   im2col_f32(...args: PatchArgs): void;
   col2im_f32(...args: PatchArgs): void;
+  quantize_rows_i8(
+    x: number,
+    xq: number,
+    xs: number,
+    M: number,
+    K: number,
+    mode: number,
+    scale: number,
+  ): void;
+  matmul_i8(
+    out: number,
+    xq: number,
+    xs: number,
+    w: number,
+    ws: number,
+    M: number,
+    N: number,
+    K: number,
+    r0: number,
+    r1: number,
+  ): void;
   nonzeros_f32(a: number, n: number, idx: number, val: number): number;
   eie_spmv(
     y: number,

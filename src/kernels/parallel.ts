@@ -16,6 +16,7 @@ export const OP = {
   MATMUL_Q8_0: 5,
   MATMUL_INT4: 6,
   EIE_SPMV: 7,
+  MATMUL_I8: 8,
 } as const;
 
 /** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of `grain` (a kernel's tile height). */
@@ -65,6 +66,21 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
       k.matmul_int4(out, act, xq, xd, sums, w, scales, zeros, scratch, M, N, K, groupSize, r0, r1);
       break;
     }
+    case OP.MATMUL_I8:
+      // args: out, xq, xs, w, ws, M, N, K
+      k.matmul_i8(
+        ctrl[a],
+        ctrl[a + 1],
+        ctrl[a + 2],
+        ctrl[a + 3],
+        ctrl[a + 4],
+        ctrl[a + 5],
+        ctrl[a + 6],
+        ctrl[a + 7],
+        r0,
+        r1,
+      );
+      break;
     case OP.EIE_SPMV: {
       // args: y, idx, val, nnz, pointers, peStart, entries, codebook, scratch (128 bytes per thread), cols, pes
       const [y, idx, val, nnz, pointers, peStart, entries, codebook] = [0, 1, 2, 3, 4, 5, 6, 7].map(

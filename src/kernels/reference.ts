@@ -6,6 +6,7 @@ import {
   type AttentionShape,
   type Backend,
   type EieWeights,
+  type Int8Weights,
   type Int4Weights,
   type PatchShape,
   type RopeStyle,
@@ -227,6 +228,17 @@ export class ReferenceBackend implements Backend {
     return best;
   }
 
+  matmulInt8(out: Float32Array, a: Float32Array, w: Int8Weights, M: number, N: number, K: number): void {
+    const f32 = Math.fround;
+    const { xq, xs } = quantizeRowsInt8(a, M, K, w.act);
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += xq[m * K + k] * w.q[n * K + k];
+        out[m * N + n] = f32(f32(acc) * f32(xs[m] * w.scales[n]));
+      }
+  }
+
   spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void {
     const { rows, cols, pes, codebook, pointers, peStart, entries } = w;
     if (bias) out.set(bias.subarray(0, rows));
@@ -265,6 +277,35 @@ export class ReferenceBackend implements Backend {
     const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
     out.set(Tensor.fromBytes(dtype, [n], bytes).toFloat32().subarray(0, n));
   }
+}
+
+/** Activation rows to int8 with their scales, as matmulInt8 defines it (f32 arithmetic throughout). */
+export function quantizeRowsInt8(
+  a: Float32Array,
+  M: number,
+  K: number,
+  act: Int8Weights['act'],
+): { xq: Int16Array; xs: Float32Array } {
+  const f32 = Math.fround;
+  const absMax = (from: number, to: number) => {
+    let m = 0;
+    for (let i = from; i < to; i++) m = Math.max(m, Math.abs(a[i]));
+    return m;
+  };
+  const whole = act === 'tensor' ? f32(absMax(0, M * K) / 127) : 0;
+  const xq = new Int16Array(M * K);
+  const xs = new Float32Array(M);
+  for (let m = 0; m < M; m++) {
+    const s = act === 'token' ? f32(absMax(m * K, (m + 1) * K) / 127) : act === 'tensor' ? whole : f32(act);
+    xs[m] = s;
+    const inv = s !== 0 ? f32(1 / s) : 0;
+    for (let k = 0; k < K; k++) {
+      const v = f32(a[m * K + k] * inv);
+      const r = Math.trunc(f32(v + (v < 0 || Object.is(v, -0) ? -0.5 : 0.5)));
+      xq[m * K + k] = Math.max(-127, Math.min(127, r));
+    }
+  }
+  return { xq, xs };
 }
 
 /** Calls fn(index in cols, index in x or -1 outside the image) for every element im2col writes. */

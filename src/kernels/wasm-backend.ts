@@ -11,6 +11,7 @@ import { DTYPES } from '../tensor/dtype.js';
 import {
   type AttentionShape,
   type EieWeights,
+  type Int8Weights,
   type Int4Weights,
   type PatchShape,
   type RopeStyle,
@@ -29,7 +30,7 @@ const STREAM_WEIGHT_BYTES = 16 << 20;
 const HEAP_BASE = 1 << 20;
 const ALIGN = 64;
 
-type Typed = Float32Array | Uint8Array | Uint16Array | Uint32Array;
+type Typed = Float32Array | Uint8Array | Uint16Array | Uint32Array | Int8Array;
 
 export interface WasmBackendOptions {
   /** threads including the caller's; default EFFML_THREADS or the number of cores */
@@ -376,6 +377,30 @@ export class WasmBackend extends ReferenceBackend {
     }[dtype as 'f16'];
     if (!kernel) return super.dequantize(out, src, dtype, n);
     this.withPointers((p) => kernel()(p(out, true), p(src), n / blockSize));
+  }
+
+  override matmulInt8(
+    out: Float32Array,
+    a: Float32Array,
+    w: Int8Weights,
+    M: number,
+    N: number,
+    K: number,
+  ): void {
+    checkLength('matmulInt8 out', out, M * N);
+    checkLength('matmulInt8 a', a, M * K);
+    checkLength('matmulInt8 q', w.q, N * K);
+    checkLength('matmulInt8 scales', w.scales, N);
+    const mode = w.act === 'token' ? 0 : w.act === 'tensor' ? 1 : 2;
+    this.withPointers((p) => {
+      const [po, pq, ps] = [p(out, true), p(w.q), p(w.scales)];
+      const xq = this.alloc(M * K * 2);
+      const xs = this.alloc(M * 4);
+      this.kernels.quantize_rows_i8(p(a), xq, xs, M, K, mode, typeof w.act === 'number' ? w.act : 0);
+      const args = [po, xq, xs, pq, ps, M, N, K];
+      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_I8, N, 2, args);
+      else this.kernels.matmul_i8(po, xq, xs, pq, ps, M, N, K, 0, N);
+    });
   }
 
   override spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void {

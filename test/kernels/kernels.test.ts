@@ -106,6 +106,30 @@ for (const threads of [1, 2]) {
       }
     });
 
+    test('int8 W8A8 matmul equals the integer reference exactly (per-token, per-tensor and static scales)', () => {
+      for (const [M, K, N] of SHAPES)
+        for (const act of ['token', 'tensor', 0.02] as const) {
+          const a = randomF32(M * K, random, 3);
+          if (M > 1) a.fill(0, 0, K); // an all-zero token
+          const w = {
+            q: Int8Array.from({ length: N * K }, () => Math.floor(random() * 255) - 127),
+            scales: randomF32(N, random, 0.01).map(Math.abs),
+            act,
+          };
+          const [e, o] = [new Float32Array(M * N), new Float32Array(M * N).fill(5)];
+          ref.matmulInt8(e, a, w, M, N, K);
+          wasm.matmulInt8(o, a, w, M, N, K);
+          assert.deepEqual(o, e, `${M}x${K}x${N} ${act}`);
+        }
+      // against the definition: one output by hand
+      const a = Float32Array.from([0.5, -1.27, 0.02]);
+      const w = { q: Int8Array.from([2, -3, 100]), scales: Float32Array.from([0.5]), act: 'token' as const };
+      const out = new Float32Array(1);
+      wasm.matmulInt8(out, a, w, 1, 1, 3);
+      // s = 1.27 / 127 = 0.01: q(a) = [50, -127, 2]; acc = 100 + 381 + 200 = 681
+      assert.equal(out[0], Math.fround(681 * Math.fround(Math.fround(1.27 / 127) * 0.5)));
+    });
+
     test('large matvecs (cached tile and DRAM streaming paths) cover every row once', () => {
       for (const [N, K] of [
         [1003, 2048],
