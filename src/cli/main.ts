@@ -13,6 +13,7 @@ import { registerEie } from './eie.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { formatSummary, inspectFile } from './inspect.js';
+import { registerOutliers } from './outliers.js';
 import { registerQuantize } from './quantize.js';
 import { registerSynth } from './synth.js';
 
@@ -49,6 +50,7 @@ registerEval(program);
 registerBench(program);
 registerSynth(program);
 registerQuantize(program);
+registerOutliers(program);
 registerCompress(program);
 registerEie(program);
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { quantizeLlama, saveQuantized } from '../quant/quantize.js';
+import { SMOOTHQUANT_PRESETS } from '../quant/smoothquant.js';
 import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
 import { progress } from './progress.js';
 import { table } from './table.js';
@@ -14,21 +15,38 @@ interface QuantizeFlags extends ModelOptions {
   calibSeqlen: string;
   output: string;
   format: string;
+  alpha: string;
+  act: string;
+  weight: string;
+  preset?: string;
   json?: boolean;
 }
+
+const METHODS = ['rtn', 'awq', 'w8a8', 'smoothquant'] as const;
 
 export function registerQuantize(program: Command): void {
   const command = program
     .command('quantize')
     .description(
-      'group-wise weight quantization (RTN, or AWQ with calibration) to int4 / int3, saved as a model folder',
+      'weight quantization to a model folder: group-wise int4 / int3 (RTN, AWQ) or W8A8 int8 (plain, or SmoothQuant)',
     )
     .argument('<model>', 'an f32 / f16 model: GGUF file, Hugging Face folder or llama2.c checkpoint')
     .requiredOption('-o, --output <dir>', 'folder to write (config.json, model.safetensors, tokenizer)')
-    .option('--method <method>', 'rtn or awq', 'awq')
+    .option('--method <method>', METHODS.join(', '), 'awq')
     .option('--w-bit <n>', 'weight bits, 2 to 4', '4')
     .option('--group-size <n>', 'input columns per group; 0 = per channel', '128')
-    .option('--calib <file>', 'calibration text (AWQ)')
+    .option('--alpha <x>', 'SmoothQuant migration strength, 0 to 1', '0.5')
+    .option(
+      '--act <mode>',
+      'W8A8 activations: per-token (dynamic), per-tensor (dynamic) or static',
+      'per-token',
+    )
+    .option('--weight <mode>', 'W8A8 weights: per-channel or per-tensor', 'per-channel')
+    .option(
+      '--preset <level>',
+      "SmoothQuant's O1, O2 or O3 (per-tensor weights; per-token / per-tensor / static activations)",
+    )
+    .option('--calib <file>', 'calibration text (AWQ, SmoothQuant, static activation scales)')
     .option('--calib-samples <n>', 'calibration blocks', '128')
     .option('--calib-seqlen <n>', 'tokens per calibration block', '512')
     .option(
@@ -38,15 +56,18 @@ export function registerQuantize(program: Command): void {
     )
     .option('--json', 'print the report as JSON');
   addModelOptions(command).action(async (model: string, f: QuantizeFlags) => {
-    if (f.method !== 'rtn' && f.method !== 'awq')
-      throw new RangeError(`--method must be rtn or awq, got ${f.method}`);
+    const method = METHODS.find((m) => m === f.method);
+    if (!method) throw new RangeError(`--method must be one of ${METHODS.join(', ')}, got ${f.method}`);
+    const w8 = w8a8Flags(f);
     const group = Number(f.groupSize);
     if (!Number.isInteger(group) || group < 0)
       throw new RangeError(`--group-size must be an integer >= 0 (0: per channel), got ${f.groupSize}`);
     const bits = positiveInt('--w-bit', f.wBit) as number;
     if (bits < 2 || bits > 4) throw new RangeError(`--w-bit must be 2 to 4 (int storage), got ${bits}`);
-    if (f.method === 'awq' && f.calib === undefined)
-      throw new RangeError('--method awq needs --calib <file>');
+    if ((method === 'awq' || method === 'smoothquant' || w8.act === 'static') && f.calib === undefined)
+      throw new RangeError(
+        `--method ${method}${w8.act === 'static' ? ' with static activations' : ''} needs --calib <file>`,
+      );
     if (f.format !== 'effml' && f.format !== 'autoawq')
       throw new RangeError(`--format must be effml or autoawq, got ${f.format}`);
     if (f.format === 'autoawq' && bits !== 4) throw new RangeError('--format autoawq needs --w-bit 4');
@@ -55,7 +76,8 @@ export function registerQuantize(program: Command): void {
     try {
       const bars = new Map<string, ReturnType<typeof progress>>();
       const report = quantizeLlama(loaded.model, loaded.tokenizer, {
-        method: f.method,
+        method,
+        ...w8,
         bits,
         groupSize: group,
         calibText,
@@ -95,13 +117,37 @@ export function registerQuantize(program: Command): void {
           }),
         ),
       );
+      const layout = report.w8a8
+        ? `W8A8 (weights per ${report.w8a8.weight}, activations ${report.w8a8.act}${report.w8a8.alpha === undefined ? '' : `, alpha ${report.w8a8.alpha}`})`
+        : `int${report.bits}, group ${report.groupSize || 'per channel'}`;
       console.log(
-        `${f.output}: ${report.method.toUpperCase()} int${report.bits}, group ${report.groupSize || 'per channel'}` +
-          (report.method === 'awq' ? `, calibrated on ${report.calibrationTokens} tokens` : '') +
+        `${f.output}: ${report.method.toUpperCase()} ${layout}` +
+          (report.calibrationTokens ? `, calibrated on ${report.calibrationTokens} tokens` : '') +
           `, ${report.seconds.toFixed(1)} s`,
       );
     } finally {
       loaded.dispose();
     }
   });
+}
+
+/** --preset wins over --weight / --act; names as the CLI spells them, values as the library takes them. */
+function w8a8Flags(f: QuantizeFlags): {
+  weight: 'channel' | 'tensor';
+  act: 'token' | 'tensor' | 'static';
+  alpha: number;
+} {
+  const alpha = Number(f.alpha);
+  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`--alpha must lie in [0, 1], got ${f.alpha}`);
+  if (f.preset !== undefined) {
+    const preset = SMOOTHQUANT_PRESETS[f.preset as 'O1'];
+    if (!preset) throw new RangeError(`--preset must be O1, O2 or O3, got ${f.preset}`);
+    return { ...preset, alpha };
+  }
+  const act = { 'per-token': 'token', 'per-tensor': 'tensor', static: 'static' }[f.act] as
+    'token' | undefined;
+  if (!act) throw new RangeError(`--act must be per-token, per-tensor or static, got ${f.act}`);
+  const weight = { 'per-channel': 'channel', 'per-tensor': 'tensor' }[f.weight] as 'channel' | undefined;
+  if (!weight) throw new RangeError(`--weight must be per-channel or per-tensor, got ${f.weight}`);
+  return { weight, act, alpha };
 }

@@ -13,7 +13,7 @@ import { tokenizerFromGGUF, tokenizerFromHF, tokenizerFromLlama2c } from '../tok
 import { type Tokenizer, TokenizerError } from '../tokenizer/tokenizer.js';
 import { type LlamaConfig, ModelConfigError, validateConfig } from './config.js';
 import { LlamaModel } from './model.js';
-import { type NamingScheme, loadWeights } from './weights.js';
+import { type NamingScheme, type StoredQuantization, loadWeights } from './weights.js';
 
 /** stories260K, shipped inside the package so that examples work with no download. */
 export const DEFAULT_MODEL = fileURLToPath(
@@ -87,8 +87,8 @@ interface OpenedModel {
   scheme: NamingScheme;
   config: LlamaConfig;
   tokenizer: Tokenizer;
-  /** effml's int4 format (src/quant/save.ts) */
-  quantization?: { groupSize: number; format: 'effml-int4' | 'awq' };
+  /** effml's int4 / W8A8 formats (src/quant/save.ts), AutoAWQ */
+  quantization?: StoredQuantization;
 }
 
 function openModel(path: string, options: LoadOptions): OpenedModel {
@@ -247,13 +247,20 @@ function openHF(dir: string): OpenedModel {
     file.close();
     throw new ModelConfigError(configPath, reason);
   };
-  if (q && q.quant_method !== 'effml-int4' && q.quant_method !== 'awq')
-    fail(`quantization ${String(q.quant_method)} is not supported (supported: effml-int4, awq)`);
+  const methods = ['effml-int4', 'effml-w8a8', 'awq'];
+  if (q && !methods.includes(String(q.quant_method)))
+    fail(`quantization ${String(q.quant_method)} is not supported (supported: ${methods.join(', ')})`);
+  if (q?.quant_method === 'effml-w8a8' && !['token', 'tensor', 'static'].includes(String(q.act)))
+    fail(`W8A8 activation quantization ${String(q.act)} is not token, tensor or static`);
   const gemm = String(q?.version ?? 'gemm').toLowerCase() === 'gemm';
   if (q?.quant_method === 'awq' && (Number(q.bits ?? q.w_bit) !== 4 || q.zero_point === false || !gemm))
     fail('AutoAWQ checkpoints are supported in the 4-bit GEMM layout with zero points');
-  const quantization = q
-    ? { groupSize: Number(q.group_size ?? q.q_group_size), format: q.quant_method as 'effml-int4' | 'awq' }
+  const quantization: StoredQuantization | undefined = q
+    ? {
+        format: q.quant_method as StoredQuantization['format'],
+        groupSize: q.quant_method === 'effml-w8a8' ? 0 : Number(q.group_size ?? q.q_group_size),
+        act: q.act as StoredQuantization['act'],
+      }
     : undefined;
   if (quantization && !(Number.isInteger(quantization.groupSize) && quantization.groupSize >= 0))
     fail('quantization_config.group_size must be an integer >= 0 (0: per channel)');

@@ -194,6 +194,7 @@ export function linear(
 ): void {
   if (w.dtype === 'f32') be.matmul(out, x, w.data, M, N, K);
   else if (w.dtype === 'int4') be.matmulInt4(out, x, w.data, M, N, K);
+  else if (w.dtype === 'int8') be.matmulInt8(out, x, w.data, M, N, K);
   else be.matmulQuantized(out, x, w.data, w.dtype, M, N, K);
 }
 

@@ -2,7 +2,7 @@
  * Loads a model's weights from any TensorFile into f32 arrays of the compute backend, by the
  * naming scheme of the file's format. Quantized and half-precision weights are dequantized on load.
  */
-import type { Backend, Int4Weights } from '../kernels/backend.js';
+import type { Backend, Int4Weights, Int8Weights } from '../kernels/backend.js';
 import { FormatError } from '../formats/errors.js';
 import type { TensorFile } from '../formats/tensor-file.js';
 import { DTYPES } from '../tensor/dtype.js';
@@ -10,11 +10,21 @@ import { f16ToF32 } from '../tensor/half.js';
 import { fromAutoAwq } from '../quant/autoawq.js';
 import type { LlamaConfig } from './config.js';
 
-/** A weight matrix [N, K] as the matmul kernels take it: f32, q8_0 blocks kept as stored, or group-wise int4. */
+/** A weight matrix [N, K] as the matmul kernels take it: f32, q8_0 blocks kept as stored, group-wise int4, or W8A8 int8. */
 export type Linear =
   | { dtype: 'f32'; data: Float32Array }
   | { dtype: 'q8_0'; data: Uint8Array }
-  | { dtype: 'int4'; data: Int4Weights };
+  | { dtype: 'int4'; data: Int4Weights }
+  | { dtype: 'int8'; data: Int8Weights };
+
+/** How a quantized model folder stores its linears (quantization_config). */
+export interface StoredQuantization {
+  format: 'effml-int4' | 'awq' | 'effml-w8a8';
+  /** int4: columns per group, 0 = one group per row */
+  groupSize: number;
+  /** W8A8: how activations are quantized */
+  act?: 'token' | 'tensor' | 'static';
+}
 
 export interface LayerWeights {
   attnNorm: Float32Array;
@@ -111,14 +121,13 @@ export function loadWeights(
   c: LlamaConfig,
   backend: Backend,
   onTensor: (done: number, total: number) => void = () => {},
-  /** effml int4 tensors: columns per group, 0 = one group per row */
-  quantization?: { groupSize: number; format: 'effml-int4' | 'awq' },
+  quantization?: StoredQuantization,
 ): LlamaWeights {
   const infos = new Map(file.tensors.map((t) => [t.name, t]));
   const kvDim = c.nKvHeads * c.headDim;
   const qDim = c.nHeads * c.headDim;
   const perLayer = c.attentionBias ? 12 : 9;
-  // an int4 linear is three tensors
+  // an int4 linear is three tensors, an int8 one two or three
   const total = 2 + c.nLayers * (perLayer + (quantization ? 14 : 0)) + (c.tiedEmbeddings ? 0 : 1);
   let done = 0;
 
@@ -150,6 +159,26 @@ export function loadWeights(
     if (infos.has(`${base}.qweight`)) {
       if (!quantization) throw new FormatError(file.path, `${base}.qweight without a quantization_config`);
       const [rows, cols] = shape;
+      if (quantization.format === 'effml-w8a8') {
+        const q = read(`${base}.qweight`, [rows, cols]);
+        if (q.dtype !== 'i8')
+          throw new FormatError(file.path, `${base}.qweight is ${q.dtype}, W8A8 stores i8`);
+        const heapQ = backend.allocBytes(rows * cols);
+        heapQ.set(q.bytes);
+        const scales = backend.allocF32(rows);
+        scales.set(read(`${base}.scales`, [rows]).toFloat32());
+        const act =
+          quantization.act === 'static' ? read(`${base}.act_scale`, [1]).toFloat32()[0] : quantization.act;
+        if (act === undefined || (typeof act === 'number' && !(act > 0 && Number.isFinite(act))))
+          throw new FormatError(
+            file.path,
+            `${base}: activation scale ${String(act)} is not a positive number`,
+          );
+        return {
+          dtype: 'int8',
+          data: { q: new Int8Array(heapQ.buffer, heapQ.byteOffset, rows * cols), scales, act },
+        };
+      }
       const groupSize = quantization.groupSize || cols; // 0: one group per row
       const groups = Math.ceil(cols / groupSize);
       const bytes = (key: string, s: number[]) => {

@@ -101,7 +101,7 @@ export function searchModuleScale(
 }
 
 /** scale_ln_fcs: divide the norm by s, multiply the following linears' columns by s. */
-function scaleNormFcs(norm: Float32Array, fcs: Float32Array[], s: Float32Array): void {
+export function scaleNormFcs(norm: Float32Array, fcs: Float32Array[], s: Float32Array): void {
   const K = norm.length;
   for (let c = 0; c < K; c++) norm[c] /= s[c];
   for (const w of fcs) for (let i = 0; i < w.length; i++) w[i] *= s[i % K];

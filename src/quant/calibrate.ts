@@ -18,8 +18,10 @@ export interface CalibrationOptions {
 }
 
 export class SiteStats {
-  /** mean |x| per input channel, over every calibration token */
+  /** mean |x| per input channel, over every calibration token (AWQ) */
   readonly meanAbs: Float64Array;
+  /** max |x| per input channel (SmoothQuant) */
+  readonly maxAbs: Float64Array;
   /** sampled input rows [count ≤ keep, width] */
   readonly rows: Float32Array;
   seen = 0;
@@ -31,6 +33,7 @@ export class SiteStats {
     private readonly random: () => number,
   ) {
     this.meanAbs = new Float64Array(width);
+    this.maxAbs = new Float64Array(width);
     this.rows = new Float32Array(keep * width);
   }
 
@@ -45,7 +48,9 @@ export class SiteStats {
       const row = x.subarray(r * w, (r + 1) * w);
       this.seen++;
       for (let c = 0; c < w; c++) {
-        this.meanAbs[c] += (Math.abs(row[c]) - this.meanAbs[c]) / this.seen;
+        const a = Math.abs(row[c]);
+        this.meanAbs[c] += (a - this.meanAbs[c]) / this.seen;
+        if (a > this.maxAbs[c]) this.maxAbs[c] = a;
       }
       // reservoir sampling: every row seen so far is kept with equal probability
       const slot = this.kept < this.keep ? this.kept++ : Math.floor(this.random() * this.seen);
@@ -55,7 +60,10 @@ export class SiteStats {
 
   /** Divides channel c of everything recorded by s[c] (after a scale is folded into the weights). */
   divide(s: Float32Array): void {
-    for (let c = 0; c < this.width; c++) this.meanAbs[c] /= s[c];
+    for (let c = 0; c < this.width; c++) {
+      this.meanAbs[c] /= s[c];
+      this.maxAbs[c] /= s[c];
+    }
     for (let r = 0; r < this.kept; r++)
       for (let c = 0; c < this.width; c++) this.rows[r * this.width + c] /= s[c];
   }

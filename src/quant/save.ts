@@ -4,7 +4,11 @@
  *   <name>.qweight  U8  [out, ceil(in / 2)]  two 4-bit values per byte, the even input column in the low nibble
  *   <name>.scales   F16 [out, groups]        groups of group_size input columns, the last one possibly partial
  *   <name>.qzeros   F16 [out, groups]        integer zero points: w = (q - zero) · scale
- * 2- and 3-bit values use 4-bit slots. Q and K rows are stored in the Hugging Face (rotate-half)
+ * 2- and 3-bit values use 4-bit slots. A W8A8 linear (quant_method effml-w8a8) is
+ *   <name>.qweight    I8  [out, in]   symmetric: w = q · scale
+ *   <name>.scales     F32 [out]       one per output row (all equal for per-tensor weights)
+ *   <name>.act_scale  F32 [1]         the static activation scale (act = static only)
+ * Without quantization info every linear is stored f32 (a plain model). Q and K rows are stored in the Hugging Face (rotate-half)
  * order, permuted from Meta's when the source model used adjacent pairs.
  */
 import { mkdirSync } from 'node:fs';
@@ -25,7 +29,7 @@ import { LINEAR_KEYS, linearShape } from './quantize-model.js';
 export const QUANT_METHOD = 'effml-int4';
 
 export interface QuantizationInfo {
-  method: 'rtn' | 'awq';
+  method: 'rtn' | 'awq' | 'w8a8' | 'smoothquant';
   bits: number;
   groupSize: number;
   [detail: string]: unknown;
@@ -36,12 +40,13 @@ export function saveQuantizedModel(
   dir: string,
   model: LlamaModel,
   tokenizer: Tokenizer,
-  info: QuantizationInfo,
+  /** null: a plain f32 model (every linear f32) */
+  info: QuantizationInfo | null,
   format: 'effml' | 'autoawq' = 'effml',
 ): void {
   const c = model.config;
-  if (format === 'autoawq' && info.bits !== 4)
-    throw new RangeError(`AutoAWQ checkpoints are 4-bit; this model is int${info.bits}`);
+  if (format === 'autoawq' && info?.bits !== 4)
+    throw new RangeError(`AutoAWQ checkpoints are 4-bit; this model is ${info ? `int${info.bits}` : 'f32'}`);
   mkdirSync(dir, { recursive: true });
   const adjacent = c.ropeStyle === 'adjacent';
   const order = { wq: halvesRowOrder(c.nHeads, c.headDim), wk: halvesRowOrder(c.nKvHeads, c.headDim) };
@@ -71,9 +76,20 @@ export function saveQuantizedModel(
         tensors.push([name(key), f32(rowsOf(w.data, cols), [rows, cols])]);
         continue;
       }
+      const base = name(key).replace(/\.weight$/, '');
+      if (w.dtype === 'int8') {
+        if (format === 'autoawq') throw new RangeError('AutoAWQ checkpoints hold int4 weights, not W8A8');
+        const q = new Uint8Array(w.data.q.buffer, w.data.q.byteOffset, w.data.q.length);
+        tensors.push(
+          [`${base}.qweight`, Tensor.fromBytes('i8', [rows, cols], rowsOf(q, cols).slice())],
+          [`${base}.scales`, f32(rowsOf(w.data.scales, 1), [rows])],
+        );
+        if (typeof w.data.act === 'number')
+          tensors.push([`${base}.act_scale`, f32(Float32Array.of(w.data.act), [1])]);
+        continue;
+      }
       if (w.dtype !== 'int4')
         throw new RangeError(`layer ${l} ${key} is ${w.dtype}, which this writer does not store`);
-      const base = name(key).replace(/\.weight$/, '');
       const groups = w.data.scales.length / rows;
       const int4 = {
         packed: rowsOf(w.data.packed, Math.ceil(cols / 2)),
@@ -113,20 +129,24 @@ export function saveQuantizedModel(
     'config.json',
     hfConfigJson(c, {
       torch_dtype: 'float32',
-      quantization_config:
-        format === 'autoawq'
-          ? { quant_method: 'awq', version: 'gemm', bits: 4, group_size: info.groupSize, zero_point: true }
-          : {
-              quant_method: QUANT_METHOD,
-              zero_point: true,
-              ...info,
-              group_size: info.groupSize,
-              w_bit: info.bits,
-            },
+      ...(info && { quantization_config: quantizationConfig(info, format) }),
     }),
   );
   const files = tokenizerFiles(tokenizer);
   json('tokenizer.json', files.json);
   json('tokenizer_config.json', files.config);
   json('generation_config.json', { bos_token_id: tokenizer.bos, eos_token_id: tokenizer.eos });
+}
+
+function quantizationConfig(info: QuantizationInfo, format: 'effml' | 'autoawq'): Record<string, unknown> {
+  if (format === 'autoawq')
+    return { quant_method: 'awq', version: 'gemm', bits: 4, group_size: info.groupSize, zero_point: true };
+  if (info.bits === 8) return { quant_method: 'effml-w8a8', ...info, group_size: 0, w_bit: 8 };
+  return {
+    quant_method: QUANT_METHOD,
+    zero_point: true,
+    ...info,
+    group_size: info.groupSize,
+    w_bit: info.bits,
+  };
 }
