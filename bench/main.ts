@@ -3,6 +3,7 @@ import { benchAwq, formatAwqReport } from './awq.js';
 import { benchEie, formatEieReport } from './eie.js';
 import { benchKernels, formatKernelReport } from './kernels.js';
 import { benchLlm, formatLlmReport } from './llm.js';
+import { benchSmoothQuant, formatSmoothQuantReport } from './smoothquant.js';
 import { benchStreaming, formatStreamingReport } from './streaming.js';
 
 const SUITES: Record<
@@ -14,6 +15,7 @@ const SUITES: Record<
   streaming: { run: benchStreaming, format: formatStreamingReport },
   awq: { run: benchAwq, format: formatAwqReport },
   eie: { run: benchEie, format: formatEieReport },
+  smoothquant: { run: benchSmoothQuant, format: formatSmoothQuantReport },
 };
 
 const args = process.argv.slice(2);

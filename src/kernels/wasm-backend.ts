@@ -398,7 +398,7 @@ export class WasmBackend extends ReferenceBackend {
       const xs = this.alloc(M * 4);
       this.kernels.quantize_rows_i8(p(a), xq, xs, M, K, mode, typeof w.act === 'number' ? w.act : 0);
       const args = [po, xq, xs, pq, ps, M, N, K];
-      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_I8, N, 2, args);
+      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_I8, N, 4, args);
       else this.kernels.matmul_i8(po, xq, xs, pq, ps, M, N, K, 0, N);
     });
   }
