@@ -74,6 +74,7 @@ export function registerCompress(program: Command): void {
     .option('--epochs <n>', 'dense training epochs (default: 20 for lenet-300-100, 15 for lenet-5)')
     .option('--batch-size <n>', 'mini-batch size', '64')
     .option('--lr <x>', 'Adam learning rate of dense training', '0.001')
+    .option('--weight-decay <x>', 'L2 penalty on the weights in training and retraining', '0')
     .option(
       '--prune-quality <list>',
       'per layer: prune |w| <= quality x std (layer=q,...; conv= / fc= for all of a kind; or one number)',

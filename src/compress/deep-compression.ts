@@ -90,6 +90,14 @@ export function deepCompression(o: DeepCompressionOptions): DeepCompressionResul
     return v;
   };
   // every setting checked before hours of training, not after
+  for (const [name, v] of Object.entries({
+    lr: o.lr,
+    retrainLr: o.retrainLr,
+    finetuneLr: o.finetuneLr,
+    weightDecay: o.weightDecay,
+  }))
+    if (!(Number.isFinite(v) && v >= 0))
+      throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
   for (const p of weights) {
     for (const [table, what] of [
       [o.weightBits, 'weight bits'],
