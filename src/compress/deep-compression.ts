@@ -217,7 +217,7 @@ function sweepSensitivity(
   return weights.map((p) => {
     const saved = Float32Array.from(p.data);
     const points = o.sensitivity.map((keep): [number, number] => {
-      pruneBelow(p, thresholdForFraction(p, keep));
+      pruneBelow(p, thresholdForFraction(p.data, keep));
       const acc = accuracy(net, o.test);
       p.data.set(saved);
       p.mask = null;

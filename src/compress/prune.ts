@@ -24,16 +24,9 @@ export function pruneBelow(p: Param, threshold: number): void {
   p.applyMask();
 }
 
-/** The magnitude below which all but `keep` of the layer's weights lie. */
-export function thresholdForFraction(p: Param, keep: number): number {
-  const mags = Float32Array.from(p.data, Math.abs).sort();
+/** The magnitude at or below which all but the `keep` fraction of the values lie (-1: keep all). */
+export function thresholdForFraction(values: Float32Array, keep: number): number {
+  const mags = Float32Array.from(values, Math.abs).sort();
   const drop = Math.round((1 - keep) * mags.length);
   return drop === 0 ? -1 : mags[drop - 1];
-}
-
-export function keptFraction(p: Param): number {
-  if (!p.mask) return 1;
-  let kept = 0;
-  for (let i = 0; i < p.size; i++) kept += p.mask[i];
-  return kept / p.size;
 }

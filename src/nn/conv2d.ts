@@ -1,7 +1,7 @@
 import { type Backend, type PatchShape, convOutSize } from '../kernels/backend.js';
 import type { Random } from '../tensor/random.js';
 import type { Layer, Shape } from './layer.js';
-import { addBias, initUniform, sumRows } from './linear.js';
+import { affineBackward, affineForward, initUniform } from './linear.js';
 import { Param } from './param.js';
 import { Workspace } from './workspace.js';
 
@@ -52,34 +52,29 @@ export class Conv2d implements Layer {
   }
 
   forward(x: Float32Array, batch: number): Float32Array {
-    const { OH, OW, KKC, OC } = this.dims;
+    const { OH, OW, KKC } = this.dims;
     const rows = batch * OH * OW;
     this.cols = this.ws.f32('cols', rows * KKC);
     this.backend.im2col(this.cols, x, { ...this.patches, batch });
-    const y = this.ws.f32('y', rows * OC);
-    this.backend.matmul(y, this.cols, this.weight.data, rows, OC, KKC);
-    addBias(y, this.bias.data, rows, OC);
-    return y;
+    return affineForward(this.backend, this.ws, this.cols, this.weight, this.bias, rows);
   }
 
   backward(dy: Float32Array, batch: number, needInputGrad: boolean): Float32Array | null {
-    const { H, W, C, OH, OW, KKC, OC } = this.dims;
+    const { H, W, C, OH, OW } = this.dims;
     const rows = batch * OH * OW;
-    const ws = this.ws;
-    // ∂W[OC, KKC] = dyᵀ · cols
-    const dyT = ws.f32('dyT', OC * rows);
-    this.backend.transpose(dyT, dy, rows, OC);
-    const colsT = ws.f32('colsT', KKC * rows);
-    this.backend.transpose(colsT, this.cols, rows, KKC);
-    this.backend.matmul(this.weight.grad, dyT, colsT, OC, KKC, rows);
-    sumRows(this.bias.grad, dy, rows, OC);
-    if (!needInputGrad) return null;
-    // ∂cols[rows, KKC] = dy · W, then scattered back onto the image
-    const wT = ws.f32('wT', KKC * OC);
-    this.backend.transpose(wT, this.weight.data, OC, KKC);
-    const dcols = ws.f32('dcols', rows * KKC);
-    this.backend.matmul(dcols, dy, wT, rows, KKC, OC);
-    const dx = ws.f32('dx', batch * H * W * C);
+    const dcols = affineBackward(
+      this.backend,
+      this.ws,
+      this.cols,
+      dy,
+      this.weight,
+      this.bias,
+      rows,
+      needInputGrad,
+    );
+    if (!dcols) return null;
+    // the receptive fields' gradients scattered back onto the image
+    const dx = this.ws.f32('dimage', batch * H * W * C);
     this.backend.col2im(dx, dcols, { ...this.patches, batch });
     return dx;
   }

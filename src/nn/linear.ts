@@ -38,32 +38,55 @@ export class Linear implements Layer {
   }
 
   forward(x: Float32Array, batch: number): Float32Array {
-    const [N, K] = [this.outFeatures, this.inFeatures];
     this.x = x;
-    const y = this.ws.f32('y', batch * N);
-    this.backend.matmul(y, x, this.weight.data, batch, N, K);
-    addBias(y, this.bias.data, batch, N);
-    return y;
+    return affineForward(this.backend, this.ws, x, this.weight, this.bias, batch);
   }
 
   backward(dy: Float32Array, batch: number, needInputGrad: boolean): Float32Array | null {
-    const [N, K] = [this.outFeatures, this.inFeatures];
-    const ws = this.ws;
-    // ∂W[N, K] = dyᵀ · x
-    const dyT = ws.f32('dyT', N * batch);
-    this.backend.transpose(dyT, dy, batch, N);
-    const xT = ws.f32('xT', K * batch);
-    this.backend.transpose(xT, this.x, batch, K);
-    this.backend.matmul(this.weight.grad, dyT, xT, N, K, batch);
-    sumRows(this.bias.grad, dy, batch, N);
-    if (!needInputGrad) return null;
-    // ∂x[B, K] = dy · W
-    const wT = ws.f32('wT', K * N);
-    this.backend.transpose(wT, this.weight.data, N, K);
-    const dx = ws.f32('dx', batch * K);
-    this.backend.matmul(dx, dy, wT, batch, K, N);
-    return dx;
+    return affineBackward(this.backend, this.ws, this.x, dy, this.weight, this.bias, batch, needInputGrad);
   }
+}
+
+/** y[rows, N] = x[rows, K] · Wᵀ + b, W [N, K]: a linear layer, and a convolution over its im2col rows. */
+export function affineForward(
+  backend: Backend,
+  ws: Workspace,
+  x: Float32Array,
+  weight: Param,
+  bias: Param,
+  rows: number,
+): Float32Array {
+  const [N, K] = [weight.shape[0], weight.size / weight.shape[0]];
+  const y = ws.f32('y', rows * N);
+  backend.matmul(y, x, weight.data, rows, N, K);
+  addBias(y, bias.data, rows, N);
+  return y;
+}
+
+/** Writes ∂W = dyᵀ · x and ∂b = Σ_rows dy; returns ∂x = dy · W (when asked). */
+export function affineBackward(
+  backend: Backend,
+  ws: Workspace,
+  x: Float32Array,
+  dy: Float32Array,
+  weight: Param,
+  bias: Param,
+  rows: number,
+  needInputGrad: boolean,
+): Float32Array | null {
+  const [N, K] = [weight.shape[0], weight.size / weight.shape[0]];
+  const dyT = ws.f32('dyT', N * rows);
+  backend.transpose(dyT, dy, rows, N);
+  const xT = ws.f32('xT', K * rows);
+  backend.transpose(xT, x, rows, K);
+  backend.matmul(weight.grad, dyT, xT, N, K, rows);
+  sumRows(bias.grad, dy, rows, N);
+  if (!needInputGrad) return null;
+  const wT = ws.f32('wT', K * N);
+  backend.transpose(wT, weight.data, N, K);
+  const dx = ws.f32('dx', rows * K);
+  backend.matmul(dx, dy, wT, rows, K, N);
+  return dx;
 }
 
 export function initUniform(p: Param, fanIn: number, random: Random): void {

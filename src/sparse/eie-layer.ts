@@ -6,24 +6,14 @@
  * than 15 zeros takes a filler entry (z = 15, v = 0, and codebook[0] = 0).
  */
 import { kmeans1d, nearest } from '../compress/kmeans.js';
+import type { EieWeights } from '../kernels/backend.js';
+import { thresholdForFraction } from '../compress/prune.js';
 
 export const EIE_CODEBOOK = 16;
 const MAX_RUN = 15;
 
-export interface EieLayer {
-  /** outputs */
-  rows: number;
-  /** inputs */
-  cols: number;
-  pes: number;
-  /** 16 shared weights; entry 0 is 0 */
-  codebook: Float32Array;
-  /** PE k's entries of column j are entries[peStart[k] + pointers[k·(cols+1) + j] ..< peStart[k] + pointers[k·(cols+1) + j + 1]] */
-  pointers: Uint32Array;
-  /** N + 1 offsets of each PE's entries */
-  peStart: Uint32Array;
-  /** v | z << 4 */
-  entries: Uint8Array;
+/** The kernels' EieWeights (rows = outputs, cols = inputs) and the layer's bias. */
+export interface EieLayer extends EieWeights {
   bias: Float32Array | null;
 }
 
@@ -90,9 +80,7 @@ export interface SharedMatrix {
  */
 export function shareForEie(w: Float32Array, rows: number, cols: number, density: number): SharedMatrix {
   if (!(density > 0 && density <= 1)) throw new RangeError(`density must lie in (0, 1], got ${density}`);
-  const mags = Float32Array.from(w, Math.abs).sort();
-  const drop = Math.round((1 - density) * w.length);
-  const threshold = drop === 0 ? -1 : mags[drop - 1];
+  const threshold = thresholdForFraction(w, density);
   const alive = w.filter((x) => Math.abs(x) > threshold);
   const centroids = kmeans1d(alive, EIE_CODEBOOK - 1);
   const codes = new Uint8Array(w.length);

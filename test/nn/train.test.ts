@@ -38,7 +38,7 @@ test('LeNet-300-100 learns Fashion-MNIST, reproducibly; masks keep pruned weight
 
   // prune fc1 to 10%, retrain with SGD then Adam: the pruned weights stay exactly zero
   const fc1 = a.net.param('fc1.weight');
-  pruneBelow(fc1, thresholdForFraction(fc1, 0.1));
+  pruneBelow(fc1, thresholdForFraction(fc1.data, 0.1));
   const kept = fc1.mask!.reduce((s, m) => s + m, 0);
   assert.ok(Math.abs(kept / fc1.size - 0.1) < 0.001, `kept ${kept}`);
   for (const optimizer of [new SGD(a.net.params(), { weightDecay: 5e-4 }), new Adam(a.net.params())])
