@@ -301,3 +301,69 @@ test('compress writes a .effml file that evaluate decodes to the same accuracy; 
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
   }
 });
+
+test('outliers, quantize --method smoothquant and eie simulate from the command line; bad flags are one line', () => {
+  const dir = tempDir();
+  const calib = join(dir, 'calib.txt');
+  writeFileSync(
+    calib,
+    readFileSync(join(SHARED, 'datasets/tinystories/tinystories_validation_head.txt'), 'utf8').slice(-40000),
+  );
+  const twin = join(dir, 'twin');
+  assert.equal(effml('outliers', '-o', twin, '--channels', '2').code, 0);
+  const sq = join(dir, 'sq');
+  const q = effml(
+    'quantize',
+    twin,
+    '--method',
+    'smoothquant',
+    '--preset',
+    'O3',
+    '--calib',
+    calib,
+    '--calib-samples',
+    '4',
+    '-o',
+    sq,
+    '--json',
+  );
+  assert.equal(q.code, 0, q.stderr);
+  assert.deepEqual(JSON.parse(q.stdout).w8a8, { weight: 'tensor', act: 'static', alpha: 0.5 });
+  const g = effml('generate', sq, '-p', 'Once upon a time', '--temp', '0', '-n', '12');
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(g.stdout, /^Once upon a time/);
+
+  const s = effml(
+    'eie',
+    'simulate',
+    '--layer',
+    '64x96',
+    '--density',
+    '0.2',
+    '--pes',
+    '4',
+    '--fifo',
+    '2',
+    '--json',
+  );
+  assert.equal(s.code, 0, s.stderr);
+  const sim = JSON.parse(s.stdout) as { cycles: number; idealCycles: number; loadEfficiency: number };
+  assert.ok(sim.cycles >= sim.idealCycles && sim.loadEfficiency > 0 && sim.loadEfficiency <= 1);
+
+  for (const [args, message] of [
+    [['quantize', twin, '--method', 'smoothquant', '-o', sq], /needs --calib/],
+    [['quantize', twin, '--method', 'w8a8', '--preset', 'O4', '-o', sq], /--preset must be O1, O2 or O3/],
+    [['quantize', twin, '--method', 'w8a8', '--act', 'row', '-o', sq], /--act must be/],
+    [
+      ['quantize', twin, '--method', 'smoothquant', '--alpha', '2', '--calib', calib, '-o', sq],
+      /--alpha must lie/,
+    ],
+    [['outliers', '-o', join(dir, 'x'), '--factor', '50'], /power of two/],
+    [['eie', 'simulate', '--layer', 'big'], /ROWSxCOLS or FILE.effml:LAYER/],
+    [['eie', 'simulate', '--layer', '10x10', '--density', '1.5'], /--density must lie in/],
+  ] as [string[], RegExp][]) {
+    const bad = effml(...args);
+    assert.equal(bad.code, 1, `${args.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+  }
+});
