@@ -185,7 +185,7 @@ export interface Backend {
   /**
    * out[rows] = W a (+ bias) for an EIE layer, visiting only the non-zero a[j] (activation
    * sparsity) and each PE's entries of those columns (weight sparsity); each product is rounded to
-   * f32 (codebook[v] · a[j]) and added to its row in column order.
+   * f32 (codebook[v] · a[j]) and summed per row in column order (f32), then added to the bias.
    */
   spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void;
   /** out[cols, rows] = a[rows, cols]ᵀ */

@@ -105,6 +105,8 @@ export interface KernelExports {
     entries: number,
     codebook: number,
     scratch: number,
+    acc: number,
+    rows: number,
     cols: number,
     pes: number,
     k0: number,

@@ -82,11 +82,12 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
       );
       break;
     case OP.EIE_SPMV: {
-      // args: y, idx, val, nnz, pointers, peStart, entries, codebook, scratch (128 bytes per thread), cols, pes
+      // args: y, idx, val, nnz, pointers, peStart, entries, codebook, scratch (128 bytes per thread), acc, rows, cols, pes
       const [y, idx, val, nnz, pointers, peStart, entries, codebook] = [0, 1, 2, 3, 4, 5, 6, 7].map(
         (i) => ctrl[a + i],
       );
       const scratch = ctrl[a + 8] + index * 128;
+      const [acc, rows, cols, pes] = [9, 10, 11, 12].map((i) => ctrl[a + i]);
       k.eie_spmv(
         y,
         idx,
@@ -97,8 +98,10 @@ export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, thre
         entries,
         codebook,
         scratch,
-        ctrl[a + 9],
-        ctrl[a + 10],
+        acc,
+        rows,
+        cols,
+        pes,
         r0,
         r1,
       );

@@ -241,8 +241,7 @@ export class ReferenceBackend implements Backend {
 
   spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void {
     const { rows, cols, pes, codebook, pointers, peStart, entries } = w;
-    if (bias) out.set(bias.subarray(0, rows));
-    else out.fill(0, 0, rows);
+    const sums = new Float32Array(rows);
     for (let j = 0; j < cols; j++) {
       const aj = a[j];
       if (aj === 0) continue;
@@ -252,10 +251,11 @@ export class ReferenceBackend implements Backend {
         const end = peStart[k] + pointers[k * (cols + 1) + j + 1];
         for (let e = p; e < end; e++) {
           i += ((entries[e] >> 4) + 1) * pes;
-          out[i] += Math.fround(codebook[entries[e] & 15] * aj);
+          sums[i] += Math.fround(codebook[entries[e] & 15] * aj);
         }
       }
     }
+    for (let i = 0; i < rows; i++) out[i] = (bias ? bias[i] : 0) + sums[i];
   }
 
   transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {

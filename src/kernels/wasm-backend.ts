@@ -418,37 +418,12 @@ export class WasmBackend extends ReferenceBackend {
       const [idx, val] = [this.alloc(cols * 4), this.alloc(cols * 4)];
       const nnz = this.kernels.nonzeros_f32(p(a), cols, idx, val);
       const scratch = this.alloc(128 * this.threads);
-      const args = [
-        y,
-        idx,
-        val,
-        nnz,
-        p(w.pointers),
-        p(w.peStart),
-        p(w.entries),
-        p(w.codebook),
-        scratch,
-        cols,
-        pes,
-      ];
+      const acc = this.alloc(rows * 4);
+      const args = [y, idx, val, nnz, p(w.pointers), p(w.peStart), p(w.entries), p(w.codebook), scratch, acc];
+      const [pw, ps, pe, pc] = args.slice(4, 8);
       if (this.pool && pes > 1 && w.entries.length >= PARALLEL_MIN_MACS)
-        this.pool.run(OP.EIE_SPMV, pes, 1, args);
-      else
-        this.kernels.eie_spmv(
-          y,
-          idx,
-          val,
-          nnz,
-          args[4],
-          args[5],
-          args[6],
-          args[7],
-          scratch,
-          cols,
-          pes,
-          0,
-          pes,
-        );
+        this.pool.run(OP.EIE_SPMV, pes, 1, [...args, rows, cols, pes]);
+      else this.kernels.eie_spmv(y, idx, val, nnz, pw, ps, pe, pc, scratch, acc, rows, cols, pes, 0, pes);
     });
   }
 
