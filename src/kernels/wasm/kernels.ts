@@ -669,27 +669,40 @@ export function eie_spmv(
 // the static `scale` (mode 2). q = clamp(round half away from zero(x / s), -127, 127).
 export function quantize_rows_i8(x: usize, xq: usize, xs: usize, M: i32, K: i32, mode: i32, scale: f32): void {
   let s = scale;
-  if (mode == 1) {
-    let m: f32 = 0;
-    for (let i = 0; i < M * K; i++) m = Mathf.max(m, Mathf.abs(at(x, i)));
-    s = m / 127;
-  }
+  if (mode == 1) s = absmax_f32(x, M * K) / 127;
+  const signMask = i32x4.splat(0x80000000);
+  const half = f32x4.splat(0.5);
+  const lo = i32x4.splat(-127), hi = i32x4.splat(127);
   for (let r = 0; r < M; r++) {
     const row = x + (<usize>(r * K) << 2);
-    if (mode == 0) {
-      let m: f32 = 0;
-      for (let k = 0; k < K; k++) m = Mathf.max(m, Mathf.abs(at(row, k)));
-      s = m / 127;
-    }
+    if (mode == 0) s = absmax_f32(row, K) / 127;
     put(xs, r, s);
     const inv: f32 = s != 0 ? <f32>1 / s : 0;
+    const iv = f32x4.splat(inv);
     const q = xq + (<usize>(r * K) << 1);
-    for (let k = 0; k < K; k++) {
+    let k = 0;
+    for (; k + 8 <= K; k += 8) {
+      // round half away from zero: trunc(v + copysign(0.5, v)), then clamp to ±127
+      const v0 = f32x4.mul(ld(row, k), iv), v1 = f32x4.mul(ld(row, k + 4), iv);
+      const i0 = i32x4.trunc_sat_f32x4_s(f32x4.trunc(f32x4.add(v0, v128.or(half, v128.and(v0, signMask)))));
+      const i1 = i32x4.trunc_sat_f32x4_s(f32x4.trunc(f32x4.add(v1, v128.or(half, v128.and(v1, signMask)))));
+      v128.store(q + (<usize>k << 1), i16x8.narrow_i32x4_s(i32x4.min_s(i32x4.max_s(i0, lo), hi), i32x4.min_s(i32x4.max_s(i1, lo), hi)));
+    }
+    for (; k < K; k++) {
       const v = at(row, k) * inv;
       const rounded = Mathf.trunc(v + copysign<f32>(0.5, v));
       store<i16>(q + (<usize>k << 1), <i16>(<i32>Mathf.max(<f32>-127, Mathf.min(<f32>127, rounded))));
     }
   }
+}
+
+@inline function absmax_f32(p: usize, n: i32): f32 {
+  let m = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) m = f32x4.max(m, f32x4.abs(ld(p, i)));
+  let r = Mathf.max(Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), Mathf.max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; i < n; i++) r = Mathf.max(r, Mathf.abs(at(p, i)));
+  return r;
 }
 
 // Σ_k xq[k] · w[k] over K int8 weights and i16 activations, in int32.
