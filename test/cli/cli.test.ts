@@ -224,7 +224,7 @@ test('quantize writes a folder that generate loads; bad settings are clear error
     [['--w-bit', '9'], /--w-bit must be 2 to 4/],
     [['--method', 'awq'], /needs --calib/],
     [['--method', 'rtn', '--group-size', '-3'], /--group-size must be an integer >= 0/],
-    [['--method', 'gptq'], /--method must be rtn or awq/],
+    [['--method', 'gptq'], /--method must be one of rtn, awq, w8a8, smoothquant/],
   ] as const) {
     const bad = effml(
       'quantize',
@@ -253,7 +253,7 @@ test('compress writes a .effml file that evaluate decodes to the same accuracy; 
       '--sensitivity',
       '1,0.5',
     ],
-    ...['--bits', 'conv=6,fc2=4,fc1=5', '--json'],
+    ...['--bits', 'conv=6,fc2=4,fc1=5', '--prune-quality', '0.5', '--json'],
   );
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as {
