@@ -15,8 +15,8 @@ import { table } from './table.js';
 
 /**
  * Per network: the paper's recipe (per-layer quality, bits, index width), tuned on Fashion-MNIST for
- * the paper's compression ratio (README, "Deep Compression"). lenet-300-100 shares 15 weights per
- * layer so that its output also runs on EIE.
+ * the paper's compression ratio (README, "Deep Compression"). The fc layers share 15 weights, so
+ * lenet-300-100's output also runs on EIE.
  */
 const DEFAULTS: Record<
   string,
@@ -32,8 +32,8 @@ const DEFAULTS: Record<
   },
   'lenet-5': {
     epochs: '15',
-    quality: 'conv1=0.5,conv2=1.6,fc1=2.3,fc2=1.6',
-    bits: 'conv=8,fc=5',
+    quality: 'conv1=0.5,conv2=1.7,fc1=2.35,fc2=1.6',
+    bits: 'conv=8,fc=4',
     indexBits: 'conv=8,fc=5',
     rounds: '4',
     retrainEpochs: '3',
@@ -90,7 +90,7 @@ export function registerCompress(program: Command): void {
     .option('--retrain-lr <x>', 'Adam learning rate of retraining', '0.001')
     .option(
       '--bits <list>',
-      'weight bits per layer (default: fc=4 for lenet-300-100, conv=8,fc=5 for lenet-5)',
+      'weight bits per layer (default: fc=4 for lenet-300-100, conv=8,fc=4 for lenet-5)',
     )
     .option('--index-bits <list>', 'relative index bits per layer (default: fc=5; conv=8,fc=5)')
     .option('--finetune-epochs <n>', 'epochs of centroid fine-tuning', '3')
