@@ -187,7 +187,7 @@ function parseTensor(raw: unknown, i: number, data: Uint8Array, fail: (r: string
   if (t.encoding === 'eie') {
     if ((shape as number[]).length !== 2) bad(`an EIE tensor is a matrix, got shape [${shape as number[]}]`);
     const [rows, cols] = shape as number[];
-    const pes = int(t.pes, 'pes', 1, rows);
+    const pes = int(t.pes, 'pes', 1, 65536); // more PEs than rows leaves some empty, as EIE's 64 PEs on a 10-row layer
     const peStart = slice(t.peStart, 'peStart', 4 * (pes + 1));
     const entries = new DataView(peStart.buffer, peStart.byteOffset).getUint32(4 * pes, true);
     return {

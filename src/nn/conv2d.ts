@@ -48,7 +48,7 @@ export class Conv2d implements Layer {
   private get dims() {
     const [H, W, C] = this.inShape;
     const [OH, OW] = this.outShape;
-    return { H, W, C, OH, OW, KKC: this.kernel * this.kernel * C, OC: this.outChannels };
+    return { H, W, C, OH, OW, KKC: this.kernel * this.kernel * C };
   }
 
   forward(x: Float32Array, batch: number): Float32Array {

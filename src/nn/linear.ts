@@ -29,10 +29,6 @@ export class Linear implements Layer {
     this.ws = new Workspace(backend);
   }
 
-  get inFeatures(): number {
-    return this.inShape[0];
-  }
-
   params(): Param[] {
     return [this.weight, this.bias];
   }

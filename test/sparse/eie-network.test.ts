@@ -47,7 +47,7 @@ test('a Deep-Compressed LeNet-300-100 runs entirely through EIE with the dense n
     assert.deepEqual(predictEie(eie, test_, backend), dense, `${pes} PEs`);
   }
   // stored in EIE's form, the network decodes to the same weights and the same predictions
-  const eie = loadEieNetwork(path, 8);
+  const eie = loadEieNetwork(path, 64); // more PEs than fc3's 10 rows
   const stored = readEffml(path);
   const tensors = stored.tensors.map((t) => {
     const k = eie.names.findIndex((n) => `${n}.weight` === t.name);
