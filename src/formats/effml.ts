@@ -186,7 +186,7 @@ function parseTensor(raw: unknown, i: number, data: Uint8Array, fail: (r: string
     return { encoding: 'f32', name, shape: shape as number[], data: slice(t.data, 'data', size * 4) };
   if (t.encoding === 'eie') {
     if ((shape as number[]).length !== 2) bad(`an EIE tensor is a matrix, got shape [${shape as number[]}]`);
-    const [rows, cols] = shape as number[];
+    const cols = (shape as number[])[1];
     const pes = int(t.pes, 'pes', 1, 65536); // more PEs than rows leaves some empty, as EIE's 64 PEs on a 10-row layer
     const peStart = slice(t.peStart, 'peStart', 4 * (pes + 1));
     const entries = new DataView(peStart.buffer, peStart.byteOffset).getUint32(4 * pes, true);
