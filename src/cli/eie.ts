@@ -8,16 +8,8 @@ import { createBackend } from '../kernels/index.js';
 import { loadIdxDataset, takeFirst } from '../nn/dataset.js';
 import { predict } from '../nn/train.js';
 import { Random } from '../tensor/random.js';
-import { eieToTensor } from '../sparse/eie-codec.js';
-import {
-  type EieLayer,
-  type SharedMatrix,
-  buildEie,
-  eieCodes,
-  shareForEie,
-  workPerColumn,
-} from '../sparse/eie-layer.js';
-import { loadEieNetwork, predictEie } from '../sparse/eie-network.js';
+import { type SharedMatrix, buildEie, eieCodes, shareForEie, workPerColumn } from '../sparse/eie-layer.js';
+import { eieNetworkOf, loadEieNetwork, predictEie, toEieFile } from '../sparse/eie-network.js';
 import { type SimulationResult, simulateEie } from '../sparse/simulator.js';
 import { numberOption, positiveInt } from './model-options.js';
 import { table } from './table.js';
@@ -217,16 +209,9 @@ export function registerEie(program: Command): void {
     .requiredOption('-o, --output <file>', 'the .effml to write')
     .option('--pes <n>', 'processing elements', '64')
     .action((path: string, f: { output: string; pes: string }) => {
-      const net = loadEieNetwork(path, Number(positiveInt('--pes', f.pes)));
       const file = readEffml(path);
-      const eieByName = new Map<string, EieLayer>();
-      let i = 0;
-      for (const t of file.tensors)
-        if (t.name.endsWith('.weight') && t.encoding !== 'f32') eieByName.set(t.name, net.layers[i++]);
-      const tensors = file.tensors.map((t) =>
-        eieByName.has(t.name) ? eieToTensor(t.name, eieByName.get(t.name)!) : t,
-      );
-      const bytes = writeEffml(f.output, { meta: file.meta, tensors });
+      const net = eieNetworkOf(file, path, Number(positiveInt('--pes', f.pes)));
+      const bytes = writeEffml(f.output, toEieFile(file, net));
       console.log(`${f.output}: ${net.layers.length} layers over ${f.pes} PEs, ${bytes} bytes`);
     });
 }

@@ -5,11 +5,11 @@
  */
 import { decodeShared } from '../compress/codec.js';
 import { type CompressedMeta } from '../compress/load.js';
-import { type EffmlTensor, readEffml } from '../formats/effml.js';
+import { type EffmlFile, type EffmlTensor, readEffml } from '../formats/effml.js';
 import { FormatError } from '../formats/errors.js';
 import type { Backend } from '../kernels/backend.js';
 import type { ImageDataset } from '../nn/dataset.js';
-import { eieFromTensor } from './eie-codec.js';
+import { eieFromTensor, eieToTensor } from './eie-codec.js';
 import { EIE_CODEBOOK, type EieLayer, buildEie } from './eie-layer.js';
 
 export interface EieNetwork {
@@ -22,7 +22,21 @@ export interface EieNetwork {
 
 /** Reads a compressed network: EIE tensors as stored, Deep Compression ones (at most 4-bit) rebuilt over `pes` PEs. */
 export function loadEieNetwork(path: string, pes: number): EieNetwork {
-  const file = readEffml(path);
+  return eieNetworkOf(readEffml(path), path, pes);
+}
+
+/** The same file with every linear weight in EIE's form (biases and meta as they were). */
+export function toEieFile(file: EffmlFile, net: EieNetwork): EffmlFile {
+  const byName = new Map(net.names.map((n, i) => [`${n}.weight`, net.layers[i]]));
+  const tensors = file.tensors.map((t) => {
+    const l = byName.get(t.name);
+    return l ? eieToTensor(t.name, l) : t;
+  });
+  return { meta: file.meta, tensors };
+}
+
+/** loadEieNetwork on a file already read; `path` names it in errors. */
+export function eieNetworkOf(file: EffmlFile, path: string, pes: number): EieNetwork {
   const meta = file.meta as CompressedMeta;
   const spec = meta?.network;
   if (!spec || !Array.isArray(spec.layers)) throw new FormatError(path, 'meta has no network description');

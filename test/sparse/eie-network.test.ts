@@ -9,8 +9,8 @@ import { WasmBackend } from '../../src/kernels/wasm-backend.js';
 import { loadIdxDataset } from '../../src/nn/dataset.js';
 import { LENET_300_100 } from '../../src/nn/lenet.js';
 import { predict } from '../../src/nn/train.js';
-import { eieFromTensor, eieToTensor } from '../../src/sparse/eie-codec.js';
-import { loadEieNetwork, predictEie } from '../../src/sparse/eie-network.js';
+import { eieFromTensor } from '../../src/sparse/eie-codec.js';
+import { loadEieNetwork, predictEie, toEieFile } from '../../src/sparse/eie-network.js';
 import { REPO, tempDir } from '../helpers.js';
 
 test('a Deep-Compressed LeNet-300-100 runs entirely through EIE with the dense network’s predictions', async () => {
@@ -48,13 +48,8 @@ test('a Deep-Compressed LeNet-300-100 runs entirely through EIE with the dense n
   }
   // stored in EIE's form, the network decodes to the same weights and the same predictions
   const eie = loadEieNetwork(path, 64); // more PEs than fc3's 10 rows
-  const stored = readEffml(path);
-  const tensors = stored.tensors.map((t) => {
-    const k = eie.names.findIndex((n) => `${n}.weight` === t.name);
-    return k < 0 ? t : eieToTensor(t.name, eie.layers[k]);
-  });
   const eiePath = join(dir, 'lenet-eie.effml');
-  writeEffml(eiePath, { meta: stored.meta, tensors });
+  writeEffml(eiePath, toEieFile(readEffml(path), eie));
   assert.deepEqual(predict(loadCompressed(eiePath, backend).net, test_, 1), dense);
   assert.deepEqual(predictEie(loadEieNetwork(eiePath, 1), test_, backend), dense);
 
