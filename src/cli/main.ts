@@ -15,6 +15,7 @@ import { registerGenerate } from './generate.js';
 import { formatSummary, inspectFile } from './inspect.js';
 import { registerOutliers } from './outliers.js';
 import { registerQuantize } from './quantize.js';
+import { registerServe } from './serve.js';
 import { registerSynth } from './synth.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -53,6 +54,7 @@ registerQuantize(program);
 registerOutliers(program);
 registerCompress(program);
 registerEie(program);
+registerServe(program);
 
 /** Errors about the user's input: one line, no stack trace. */
 const USER_ERRORS = [FormatError, ModelConfigError, TokenizerError, ContextOverflowError, RangeError];

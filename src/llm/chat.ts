@@ -38,6 +38,23 @@ export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[
   return { text: `${turns}Assistant:`, stop: ['\nUser:', '\nSystem:'] };
 }
 
+/**
+ * The prompt tokens of a conversation, ready for the assistant's turn: the rendered text with
+ * special tokens parsed, and a BOS in front unless the template wrote one.
+ */
+export function chatPrompt(
+  tokenizer: Tokenizer,
+  messages: readonly ChatMessage[],
+): { tokens: number[]; stop: string[] } {
+  const rendered = renderChat(tokenizer, messages);
+  const bosText = tokenizer.bos === null ? null : tokenizer.tokenText(tokenizer.bos);
+  const tokens = tokenizer.encode(rendered.text, {
+    bos: !(bosText && rendered.text.startsWith(bosText)),
+    special: true,
+  });
+  return { tokens, stop: rendered.stop };
+}
+
 export class Chat {
   readonly messages: ChatMessage[] = [];
   readonly session: Session;
@@ -78,14 +95,11 @@ export class Chat {
           special: true,
         });
         result = await this.session.continue(delta, generateOptions);
-      } else {
-        const bosText = this.tokenizer.bos === null ? null : this.tokenizer.tokenText(this.tokenizer.bos);
-        const prompt = this.tokenizer.encode(rendered.text, {
-          bos: !(bosText && rendered.text.startsWith(bosText)),
-          special: true,
-        });
-        result = await this.session.generate(prompt, generateOptions);
-      }
+      } else
+        result = await this.session.generate(
+          chatPrompt(this.tokenizer, this.messages).tokens,
+          generateOptions,
+        );
       this.fed = rendered.text + result.text;
       this.messages.push({ role: 'assistant', content: result.text.trim() });
       return result;

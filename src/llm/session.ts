@@ -136,11 +136,11 @@ export class Session {
       text += piece;
       options.onText?.(piece);
     };
-    while (generated.length < maxTokens) {
-      if (options.signal?.aborted) {
-        stopReason = 'aborted';
-        break;
-      }
+    const aborted = () => {
+      if (options.signal?.aborted) stopReason = 'aborted';
+      return stopReason === 'aborted';
+    };
+    while (!aborted()) {
       const next = sampler.sample(logits, this.history);
       if (this.tokenizer.stopIds.has(next)) {
         stopReason = 'eos';
@@ -158,13 +158,16 @@ export class Session {
       const keep = longestStopPrefix(pending, stops);
       emit(pending.slice(0, pending.length - keep));
       pending = pending.slice(pending.length - keep);
-      if (generated.length === maxTokens) break;
+      if (generated.length >= maxTokens) break;
       if (this.policy === 'full' && this.cache.full) {
         stopReason = 'context';
         break;
       }
-      logits = this.append([next]);
+      // Yield before the next forward, not after: other sessions on the same model may run in
+      // between, and they overwrite the logits view this loop samples from.
       await new Promise((resolve) => setImmediate(resolve));
+      if (aborted()) break;
+      logits = this.append([next]);
     }
     if (stopReason !== 'stop') emit(pending);
     return {

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { EffmlServer } from '../server/server.js';
+import {
+  type CacheFlags,
+  type ModelOptions,
+  addCacheOptions,
+  addModelOptions,
+  cacheFrom,
+  openModel,
+  positiveInt,
+} from './model-options.js';
+
+interface ServeFlags extends ModelOptions, CacheFlags {
+  host: string;
+  port: string;
+  parallel: string;
+  queue: string;
+  maxTokens: string;
+  modelId?: string;
+  grace: string;
+  quiet?: boolean;
+}
+
+export function registerServe(program: Command): void {
+  const command = program
+    .command('serve')
+    .description(
+      'OpenAI-compatible server (/v1/models, /v1/completions, /v1/chat/completions) with a chat page at /',
+    )
+    .argument(
+      '[model]',
+      'GGUF file, Hugging Face folder or llama2.c checkpoint (default: the bundled stories260K)',
+    )
+    .option('--host <address>', 'address to listen on (loopback unless told otherwise)', '127.0.0.1')
+    .option('--port <n>', 'port (0 = any free one)', '8080')
+    .option('--parallel <n>', 'requests that generate at once, each with its own KV cache', '4')
+    .option('--queue <n>', 'requests that may wait for a slot; more get 429', '64')
+    .option('--max-tokens <n>', 'most tokens per request, and the default', '1024')
+    .option('--model-id <id>', "the name clients use (default: the model's file name)")
+    .option('--grace <seconds>', 'on SIGINT/SIGTERM, how long running requests may finish', '5')
+    .option('--quiet', 'no line per request');
+  addCacheOptions(addModelOptions(command)).action(async (model: string | undefined, f: ServeFlags) => {
+    const port = Number(f.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new RangeError(`--port must be an integer in [0, 65535], got ${f.port}`);
+    const grace = Number(f.grace);
+    if (!Number.isFinite(grace) || grace < 0)
+      throw new RangeError(`--grace must be a number of seconds >= 0, got ${f.grace}`);
+    const queue = Number(f.queue);
+    if (!Number.isInteger(queue) || queue < 0)
+      throw new RangeError(`--queue must be an integer >= 0, got ${f.queue}`);
+    const cache = cacheFrom(f);
+    const loaded = await openModel(model, f);
+    const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    try {
+      const server = new EffmlServer(loaded, {
+        modelId: f.modelId,
+        parallel: positiveInt('--parallel', f.parallel),
+        queue,
+        maxTokens: positiveInt('--max-tokens', f.maxTokens),
+        cache,
+        log: f.quiet ? undefined : log,
+      });
+      const address = await server.listen(f.host, port);
+      log(
+        `effml serve: ${server.modelId} at ${address} (chat page: ${address}/, API: ${address}/v1, ` +
+          `${server.pool.size} slots, ${f.cache} cache)`,
+      );
+      const signal = await new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
+      log(`${signal}: shutting down (running requests get ${grace} s to finish)`);
+      await server.close(grace * 1000);
+      log('stopped');
+    } finally {
+      loaded.dispose();
+    }
+  });
+}
