@@ -106,10 +106,13 @@ export class EffmlServer {
     this.pool.close();
     const closed = this.app.close();
     const timer = setTimeout(() => this.generating.forEach((g) => g.abort()), graceMs);
+    // keep-alive connections of requests that finish now go idle; close them as they do
+    const sweep = setInterval(() => this.app.server.closeIdleConnections(), 20);
     try {
       await closed;
     } finally {
       clearTimeout(timer);
+      clearInterval(sweep);
     }
   }
 

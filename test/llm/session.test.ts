@@ -128,3 +128,22 @@ test('sliding-window perplexity scores every token once (disjoint windows: all b
   assert.equal(disjoint.tokens, tokens - disjoint.sequences);
   assert.throws(() => perplexity(model, tokenizer, text, { ctx: 1000 }), /ctx must be/);
 });
+
+test('sessions on one model interleave token by token and each gives the text it gives alone', async () => {
+  const prompts = ['Once upon a time', 'The dog', 'Lily and Tom'].map((p) => tokenizer.encode(p));
+  const options = (i: number) => ({ seed: i, temperature: 0.9, maxTokens: 30 });
+  const alone: string[] = [];
+  for (const [i, p] of prompts.entries())
+    alone.push((await new Session(model, tokenizer).generate(p, options(i))).text);
+  const order: number[] = [];
+  const together = await Promise.all(
+    prompts.map((p, i) =>
+      new Session(model, tokenizer).generate(p, { ...options(i), onText: () => order.push(i) }),
+    ),
+  );
+  assert.deepEqual(
+    together.map((r) => r.text),
+    alone,
+  );
+  assert.notDeepEqual(order, [...order].sort()); // they did take turns
+});
