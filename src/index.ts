@@ -9,3 +9,4 @@ export * from './quant/index.js';
 export { inspectFile, formatSummary, type FileSummary } from './cli/inspect.js';
 export * as nn from './nn/index.js';
 export * from './compress/index.js';
+export * from './server/index.js';
