@@ -19,6 +19,7 @@ interface ServeFlags extends ModelOptions, CacheFlags {
   modelId?: string;
   grace: string;
   quiet?: boolean;
+  batch: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -38,6 +39,7 @@ export function registerServe(program: Command): void {
     .option('--max-tokens <n>', 'most tokens per request, and the default', '1024')
     .option('--model-id <id>', "the name clients use (default: the model's file name)")
     .option('--grace <seconds>', 'on SIGINT/SIGTERM, how long running requests may finish', '5')
+    .option('--no-batch', 'slots take turns token by token instead of decoding in one batch')
     .option('--quiet', 'no line per request');
   addCacheOptions(addModelOptions(command)).action(async (model: string | undefined, f: ServeFlags) => {
     const port = Number(f.port);
@@ -59,6 +61,7 @@ export function registerServe(program: Command): void {
         queue,
         maxTokens: positiveInt('--max-tokens', f.maxTokens),
         cache,
+        batch: f.batch,
         log: f.quiet ? undefined : log,
       });
       const address = await server.listen(f.host, port);

@@ -8,3 +8,4 @@ export * from './session.js';
 export * from './chat.js';
 export * from './synth.js';
 export * from './hf-config.js';
+export * from './batcher.js';

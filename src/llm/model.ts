@@ -2,7 +2,8 @@
  * The Llama-family forward pass (llama2.c's `forward`, batched): embed; per layer rmsnorm -> q/k/v
  * -> RoPE -> cache -> attention -> output projection -> residual -> rmsnorm -> SwiGLU FFN ->
  * residual; final rmsnorm; classifier. A batch of T tokens goes through matmuls (prefill); T = 1 is
- * the decode step. Buffers are allocated once, for up to `maxBatch` tokens.
+ * the decode step, and `forwardBatch` decodes one token of each of several sequences together.
+ * Buffers are allocated once, for up to `maxBatch` tokens.
  */
 import type { Backend } from '../kernels/backend.js';
 import { type LlamaConfig, ropeFrequencies } from './config.js';
@@ -34,6 +35,8 @@ export class LlamaModel {
   observer: ((layer: number, site: LinearSite, rows: Float32Array) => void) | null = null;
   private readonly s: RunState;
   private readonly invFreq: Float32Array;
+  private readonly qDim: number;
+  private readonly kvDim: number;
 
   constructor(
     readonly config: LlamaConfig,
@@ -44,8 +47,8 @@ export class LlamaModel {
     this.maxBatch = maxBatch;
     const c = config;
     const B = maxBatch;
-    const qDim = c.nHeads * c.headDim;
-    const kvDim = c.nKvHeads * c.headDim;
+    const qDim = (this.qDim = c.nHeads * c.headDim);
+    const kvDim = (this.kvDim = c.nKvHeads * c.headDim);
     const f = (n: number) => backend.allocF32(n);
     this.s = {
       x: f(B * c.dim),
@@ -97,24 +100,96 @@ export class LlamaModel {
     this.backend.rope(x, heads, this.config.headDim, pos, this.invFreq, this.config.ropeStyle);
   }
 
+  /**
+   * One decode step for several sequences at once (continuous batching): token r is fed after what
+   * caches[r] holds. The linears see all rows together (one read of the weights for the batch);
+   * each row attends over its own cache. Returns the logits of every row ([B, vocab], a view
+   * reused by the next call).
+   */
+  forwardBatch(tokens: readonly number[], caches: readonly KVCache[]): Float32Array {
+    const B = tokens.length;
+    if (B === 0 || B !== caches.length || B > this.maxBatch)
+      throw new RangeError(`forwardBatch needs 1 to ${this.maxBatch} tokens, one per cache`);
+    if (new Set(caches).size !== B) throw new RangeError('forwardBatch: each row needs its own cache');
+    for (const cache of caches) cache.reserve(1);
+    const { qDim, kvDim } = this;
+    this.forwardRows([...tokens], (l, q, k, v, att) => {
+      for (let r = 0; r < B; r++) {
+        const rows = (a: Float32Array, width: number) => a.subarray(r * width, (r + 1) * width);
+        this.attend(l, caches[r], 1, rows(q, qDim), rows(k, kvDim), rows(v, kvDim), rows(att, qDim));
+      }
+    });
+    for (const cache of caches) cache.position++;
+    return this.classify(B, B);
+  }
+
   private forwardChunk(tokens: number[], cache: KVCache, logitsFor: 'none' | 'last' | 'all'): Float32Array {
-    const { backend: be, config: c, weights: w, s } = this;
     const T = tokens.length;
+    this.forwardRows(tokens, (l, q, k, v, att) => this.attend(l, cache, T, q, k, v, att));
+    cache.position += T;
+    if (logitsFor === 'none') return this.s.logits;
+    return this.classify(T, logitsFor === 'all' ? T : 1);
+  }
+
+  /**
+   * RoPE for T consecutive tokens of one sequence at the cache's next positions, their keys and
+   * values into the cache, then each token attends to every slot up to its own. Once the cache is
+   * full (T = 1), the token evicts one: the window keys keep their stream rotation, the sinks are
+   * scored against the query rotated to its position in the cache.
+   */
+  private attend(
+    l: number,
+    cache: KVCache,
+    T: number,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    att: Float32Array,
+  ): void {
+    const c = this.config;
+    const { qDim, kvDim } = this;
     const pos0 = cache.position;
-    // Once the cache is full, each token (T = 1) evicts one: the window keys keep their stream
-    // rotation, the sinks are scored against the query rotated to its position in the cache.
     const evicting = cache.full;
     const slots = cache.length;
-    const qDim = c.nHeads * c.headDim;
-    const kvDim = c.nKvHeads * c.headDim;
-    const rows = (a: Float32Array, width: number, n = T) => a.subarray(0, n * width);
+    if (evicting && cache.sinks > 0) {
+      this.s.qSink.set(q);
+      this.rotate(this.s.qSink, c.nHeads, slots - 1);
+    }
+    for (let t = 0; t < T; t++) {
+      this.rotate(q.subarray(t * qDim, (t + 1) * qDim), c.nHeads, pos0 + t);
+      this.rotate(k.subarray(t * kvDim, (t + 1) * kvDim), c.nKvHeads, pos0 + t);
+    }
+    cache.keys[l].set(k, cache.slot(pos0) * kvDim);
+    cache.values[l].set(v, cache.slot(pos0) * kvDim);
+    const shape = {
+      tokens: T,
+      pos0: evicting ? slots - 1 : pos0,
+      heads: c.nHeads,
+      kvHeads: c.nKvHeads,
+      headDim: c.headDim,
+      sinks: evicting ? cache.sinks : 0,
+    };
+    this.backend.attention(att, q, cache.keys[l], cache.values[l], shape, this.s.qSink);
+  }
+
+  /**
+   * Embeds the T tokens and runs every layer over them; `attend` places each layer's q / k / v
+   * rows in their sequences and writes the attention output.
+   */
+  private forwardRows(
+    tokens: number[],
+    attend: (l: number, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array) => void,
+  ): void {
+    const { backend: be, config: c, weights: w, s } = this;
+    const T = tokens.length;
+    const { qDim, kvDim } = this;
+    const rows = (a: Float32Array, width: number) => a.subarray(0, T * width);
     const x = rows(s.x, c.dim);
     const xb = rows(s.xb, c.dim);
     const q = rows(s.q, qDim);
     const k = rows(s.k, kvDim);
     const v = rows(s.v, kvDim);
     const att = rows(s.att, qDim);
-    const qSink = s.qSink;
     const proj = rows(s.proj, c.dim);
     const hb = rows(s.hb, c.hiddenDim);
     const hb2 = rows(s.hb2, c.hiddenDim);
@@ -122,7 +197,7 @@ export class LlamaModel {
     be.embedding(x, w.embed, tokens, c.dim);
     for (let l = 0; l < c.nLayers; l++) {
       const L = w.layers[l];
-      // attention: rmsnorm, q/k/v projections (+ bias), RoPE at each token's position
+      // attention: rmsnorm, q/k/v projections (+ bias), RoPE and attention in each token's sequence
       be.rmsnorm(xb, x, L.attnNorm, T, c.dim, c.normEps);
       this.observer?.(l, 'attn_in', xb);
       linear(be, q, xb, L.wq, T, qDim, c.dim);
@@ -133,26 +208,7 @@ export class LlamaModel {
         addRowBias(be, k, L.bk, T);
         addRowBias(be, v, L.bv, T);
       }
-      if (evicting && cache.sinks > 0) {
-        qSink.set(q);
-        this.rotate(qSink, c.nHeads, slots - 1);
-      }
-      for (let t = 0; t < T; t++) {
-        this.rotate(q.subarray(t * qDim, (t + 1) * qDim), c.nHeads, pos0 + t);
-        this.rotate(k.subarray(t * kvDim, (t + 1) * kvDim), c.nKvHeads, pos0 + t);
-      }
-      // the new keys and values join the cache, then every token attends to all slots up to its own
-      cache.keys[l].set(k, cache.slot(pos0) * kvDim);
-      cache.values[l].set(v, cache.slot(pos0) * kvDim);
-      const shape = {
-        tokens: T,
-        pos0: evicting ? slots - 1 : pos0,
-        heads: c.nHeads,
-        kvHeads: c.nKvHeads,
-        headDim: c.headDim,
-        sinks: evicting ? cache.sinks : 0,
-      };
-      be.attention(att, q, cache.keys[l], cache.values[l], shape, qSink);
+      attend(l, q, k, v, att);
       this.observer?.(l, 'attn_out', att);
       linear(be, proj, att, L.wo, T, c.dim, qDim);
       be.add(x, x, proj);
@@ -168,13 +224,13 @@ export class LlamaModel {
       linear(be, proj, hb, L.w2, T, c.dim, c.hiddenDim);
       be.add(x, x, proj);
     }
-    cache.position = pos0 + T;
+  }
 
-    // final norm and classifier, for the last token only unless every token's logits are wanted
-    if (logitsFor === 'none') return s.logits;
-    const n = logitsFor === 'all' ? T : 1;
-    const xs = x.subarray((T - n) * c.dim, T * c.dim);
-    const xn = xb.subarray(0, n * c.dim);
+  /** Final norm and classifier for the last n of the T rows in the residual stream. */
+  private classify(T: number, n: number): Float32Array {
+    const { backend: be, config: c, weights: w, s } = this;
+    const xs = s.x.subarray((T - n) * c.dim, T * c.dim);
+    const xn = s.xb.subarray(0, n * c.dim);
     be.rmsnorm(xn, xs, w.finalNorm, n, c.dim, c.normEps);
     const logits = s.logits.subarray(0, n * c.vocabSize);
     linear(be, logits, xn, w.output, n, c.vocabSize, c.dim);

@@ -5,6 +5,7 @@
  * connection) through an AbortSignal.
  */
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { DecodeBatcher } from './batcher.js';
 import type { CacheOptions, CachePolicy, KVCache } from './kv-cache.js';
 import type { LlamaModel } from './model.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
@@ -55,7 +56,10 @@ export class Session {
     readonly model: LlamaModel,
     readonly tokenizer: Tokenizer,
     options: SessionCacheOptions = {},
+    /** decodes together with the other sessions of the batcher (not with the `recompute` policy) */
+    private readonly batcher?: DecodeBatcher,
   ) {
+    if (batcher && batcher.model !== model) throw new RangeError('the batcher runs a different model');
     this.recompute = options.policy === 'recompute';
     const policy = options.policy === 'recompute' ? 'full' : options.policy;
     this.cache = model.newCache({ ...options, policy });
@@ -163,11 +167,8 @@ export class Session {
         stopReason = 'context';
         break;
       }
-      // Yield before the next forward, not after: other sessions on the same model may run in
-      // between, and they overwrite the logits view this loop samples from.
-      await new Promise((resolve) => setImmediate(resolve));
       if (aborted()) break;
-      logits = this.append([next]);
+      logits = await this.decode(next);
     }
     if (stopReason !== 'stop') emit(pending);
     return {
@@ -178,6 +179,21 @@ export class Session {
       prefillSeconds,
       decodeSeconds: (performance.now() - t1) / 1000,
     };
+  }
+
+  /**
+   * One decode step, after letting other work run: through the batcher, or on its own. Other
+   * sessions on the same model may run while this one waits, so the forward pass comes after the
+   * wait and the logits are sampled at once (they are a view the next pass overwrites).
+   */
+  private async decode(token: number): Promise<Float32Array> {
+    if (!this.batcher || this.recompute) {
+      await new Promise((resolve) => setImmediate(resolve));
+      return this.append([token]);
+    }
+    const logits = await this.batcher.step(token, this.cache);
+    this.record([token]);
+    return logits;
   }
 
   /**
@@ -194,13 +210,19 @@ export class Session {
       this.cache.reset();
       logits = this.model.forward(this.history.slice(-keep).concat(tokens).slice(-keep), this.cache);
     }
+    this.record(tokens);
+    return logits;
+  }
+
+  /** Adds fed tokens to the history, which keeps only the recent ones once the cache evicts. */
+  private record(tokens: readonly number[]): void {
+    const keep = this.cache.capacity;
     for (const t of tokens) this.history.push(t);
     // once tokens have left the cache, keep only the recent history
     if (this.history.length > 2 * keep && (this.cache.position > keep || this.recompute)) {
       this.dropped += this.history.length - keep;
       this.history.splice(0, this.history.length - keep);
     }
-    return logits;
   }
 }
 

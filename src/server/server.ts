@@ -41,6 +41,8 @@ export interface ServerOptions {
   queue?: number;
   /** KV cache of each slot (default: the whole context, `full`) */
   cache?: SessionCacheOptions;
+  /** decode the slots' tokens in one batched forward pass (default true); false: they take turns */
+  batch?: boolean;
   /** tokens a request may generate at most, and the default when it does not say (default 1024) */
   maxTokens?: number;
   /** largest request body in bytes (default 1 MiB) */
@@ -83,6 +85,7 @@ export class EffmlServer {
       options.cache ?? {},
       options.parallel ?? 4,
       options.queue ?? 64,
+      options.batch ?? true,
     );
     this.app = Fastify({
       bodyLimit: options.bodyLimit ?? 1 << 20,
@@ -135,12 +138,18 @@ export class EffmlServer {
       return reply.type('text/html; charset=utf-8').send(page);
     });
 
-    app.get('/health', () => ({
-      status: this.closing ? 'shutting_down' : 'ok',
-      model: this.modelId,
-      slots: { total: this.pool.size, busy: this.pool.busy },
-      queue: { waiting: this.pool.queued, size: this.pool.queueSize },
-    }));
+    app.get('/health', () => {
+      const batcher = this.pool.batcher;
+      return {
+        status: this.closing ? 'shutting_down' : 'ok',
+        model: this.modelId,
+        slots: { total: this.pool.size, busy: this.pool.busy },
+        queue: { waiting: this.pool.queued, size: this.pool.queueSize },
+        decode: batcher
+          ? { batched: true, steps: batcher.steps, tokens: batcher.tokens }
+          : { batched: false },
+      };
+    });
 
     const modelObject = () => ({
       id: this.modelId,

@@ -1,9 +1,10 @@
 /**
  * Decoding slots: N sessions (each with its own KV cache) over one model, and a bounded FIFO of
- * requests waiting for one. The slots' generations interleave token by token on the event loop.
- * A free slot whose cache already holds the longest prefix of the prompt is preferred, so a chat
+ * requests waiting for one. The slots decode together, one batched forward pass per token
+ * (DecodeBatcher), or with `batch: false` take turns token by token. A free slot whose cache already holds the longest prefix of the prompt is preferred, so a chat
  * that comes back with its conversation feeds only the new turn.
  */
+import { DecodeBatcher } from '../llm/batcher.js';
 import type { LlamaModel } from '../llm/model.js';
 import { Session, type SessionCacheOptions } from '../llm/session.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -21,6 +22,7 @@ export class SlotPool {
   private readonly waiting: Waiter[] = [];
   private closed = false;
   private uses = 0;
+  readonly batcher: DecodeBatcher | null;
 
   constructor(
     model: LlamaModel,
@@ -28,11 +30,18 @@ export class SlotPool {
     cache: SessionCacheOptions,
     readonly size: number,
     readonly queueSize: number,
+    batch = true,
   ) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`--parallel must be >= 1, got ${size}`);
     if (!Number.isInteger(queueSize) || queueSize < 0)
       throw new RangeError(`--queue must be >= 0, got ${queueSize}`);
-    this.free = Array.from({ length: size }, () => new Session(model, tokenizer, cache));
+    if (size > model.maxBatch)
+      throw new RangeError(`--parallel must be at most ${model.maxBatch} (the model's batch), got ${size}`);
+    this.batcher = batch ? new DecodeBatcher(model) : null;
+    this.free = Array.from(
+      { length: size },
+      () => new Session(model, tokenizer, cache, this.batcher ?? undefined),
+    );
   }
 
   get busy(): number {

@@ -17,6 +17,7 @@ export interface Health {
   status: string;
   slots: { total: number; busy: number };
   queue: { waiting: number; size: number };
+  decode: { batched: boolean; steps: number; tokens: number };
 }
 
 export async function health(url: string): Promise<Health> {
