@@ -3,22 +3,13 @@
  * thread count, in one run: prefill tok/s at 128 and 512 prompt tokens and decode tok/s. The
  * models are synthetic (real shapes, random weights: `effml synth`), written once to bench-results/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { measureSpeed } from '../src/eval/speed.js';
-import { readLlama2cTokenizer } from '../src/formats/llama2c.js';
-import { defaultThreads } from '../src/kernels/index.js';
-import { DEFAULT_MODEL, loadModel } from '../src/llm/load.js';
-import { type SynthDType, synthesize } from '../src/llm/synth.js';
-import { tokenizerFromLlama2c } from '../src/tokenizer/load.js';
 import type { Token } from 'node-llama-cpp';
 import { table } from '../src/cli/table.js';
-
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const MODELS = join(REPO, 'bench-results/models');
-/** The real 32,000-token Llama 2 vocabulary when the team fixtures are beside the checkout. */
-const LLAMA2_VOCAB = join(REPO, '../shared/models/llama2-tokenizer/tokenizer.bin');
+import { measureSpeed } from '../src/eval/speed.js';
+import { defaultThreads } from '../src/kernels/index.js';
+import { loadModel } from '../src/llm/load.js';
+import type { SynthDType } from '../src/llm/synth.js';
+import { syntheticModel } from './models.js';
 
 const CASES: [string, SynthDType][] = [
   ['smollm2-135m', 'f32'],
@@ -55,11 +46,6 @@ function tokens(n: number, vocab: number): Token[] {
 
 export async function benchLlm(log: (line: string) => void): Promise<LlmReport> {
   const threads = defaultThreads();
-  mkdirSync(MODELS, { recursive: true });
-  const vocabFile = existsSync(LLAMA2_VOCAB)
-    ? LLAMA2_VOCAB
-    : DEFAULT_MODEL.replace(/stories260K\.gguf$/, 'tok512.bin');
-  const vocab = tokenizerFromLlama2c(readLlama2cTokenizer(vocabFile)).vocab;
   let llama: import('node-llama-cpp').Llama | null = null;
   let peer = 'node-llama-cpp not installed';
   try {
@@ -73,11 +59,7 @@ export async function benchLlm(log: (line: string) => void): Promise<LlmReport> 
 
   const rows: LlmRow[] = [];
   for (const [like, dtype] of CASES) {
-    const path = join(MODELS, `${like}-${dtype}.gguf`);
-    if (!existsSync(path)) {
-      log(`writing ${path} (random weights)`);
-      synthesize(path, { like, format: 'gguf', dtype, vocab, contextLength: 2048 });
-    }
+    const path = syntheticModel(like, dtype, log);
     log(`effml ${like} ${dtype}`);
     const loaded = await loadModel(path, { threads });
     const r = measureSpeed(loaded.model, { prompts: PROMPTS, decode: DECODE });

@@ -3,6 +3,7 @@ import { benchAwq, formatAwqReport } from './awq.js';
 import { benchEie, formatEieReport } from './eie.js';
 import { benchKernels, formatKernelReport } from './kernels.js';
 import { benchLlm, formatLlmReport } from './llm.js';
+import { benchServer, formatServerReport } from './server.js';
 import { benchSmoothQuant, formatSmoothQuantReport } from './smoothquant.js';
 import { benchStreaming, formatStreamingReport } from './streaming.js';
 
@@ -16,6 +17,7 @@ const SUITES: Record<
   awq: { run: benchAwq, format: formatAwqReport },
   eie: { run: benchEie, format: formatEieReport },
   smoothquant: { run: benchSmoothQuant, format: formatSmoothQuantReport },
+  server: { run: benchServer, format: formatServerReport },
 };
 
 const args = process.argv.slice(2);

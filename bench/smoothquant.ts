@@ -5,24 +5,21 @@
  * prefill (and decode) tok/s of the same model with f32 and with W8A8 int8 linears, on synthetic
  * SmolLM2-135M and TinyLlama-1.1B shapes, in this run.
  */
-import { mkdirSync, existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { table } from '../src/cli/table.js';
 import { perplexity } from '../src/eval/perplexity.js';
 import { measureSpeed } from '../src/eval/speed.js';
-import { readLlama2cTokenizer } from '../src/formats/llama2c.js';
 import { defaultThreads } from '../src/kernels/index.js';
 import { DEFAULT_MODEL, type LoadedModel, loadModel } from '../src/llm/load.js';
-import { synthesize } from '../src/llm/synth.js';
 import { injectOutliers } from '../src/quant/outliers.js';
 import { quantizeLlama } from '../src/quant/quantize.js';
 import { quantizeW8A8 } from '../src/quant/smoothquant.js';
-import { tokenizerFromLlama2c } from '../src/tokenizer/load.js';
+import { syntheticModel } from './models.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const TEXT = join(REPO, '../shared/datasets/tinystories/tinystories_validation_head.txt');
-const MODELS = join(REPO, 'bench-results/models');
 /** [preset, layers kept: an f32 TinyLlama does not fit the 4 GiB WASM heap, so fewer of its identical layers] */
 const SPEED_CASES: [string, number | undefined][] = [
   ['smollm2-135m', undefined],
@@ -79,17 +76,9 @@ export async function benchSmoothQuant(log: (line: string) => void): Promise<Smo
     });
   }
 
-  mkdirSync(MODELS, { recursive: true });
-  const vocab = tokenizerFromLlama2c(
-    readLlama2cTokenizer(join(REPO, '../shared/models/llama2-tokenizer/tokenizer.bin')),
-  ).vocab;
   const speed: SmoothQuantReport['speed'] = [];
   for (const [like, layers] of SPEED_CASES) {
-    const path = join(MODELS, `${like}-f16${layers ? `-${layers}l` : ''}.gguf`);
-    if (!existsSync(path)) {
-      log(`writing ${path} (random weights)`);
-      synthesize(path, { like, format: 'gguf', dtype: 'f16', vocab, contextLength: 1024, layers });
-    }
+    const path = syntheticModel(like, 'f16', log, layers);
     const loaded: LoadedModel = await loadModel(path, { threads });
     const f32 = measureSpeed(loaded.model, { prompts: PROMPTS, decode: 16 });
     quantizeW8A8(loaded.model, { weight: 'channel', act: 'token' }, null);

@@ -4,20 +4,13 @@
  * the same size, which stops there. Reports decode tok/s over each stretch and resident memory at
  * 1k, 10k and 100k generated tokens.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readLlama2cTokenizer } from '../src/formats/llama2c.js';
+import { table } from '../src/cli/table.js';
 import { defaultThreads } from '../src/kernels/index.js';
-import { DEFAULT_MODEL, loadModel } from '../src/llm/load.js';
+import { loadModel } from '../src/llm/load.js';
 import { argmax } from '../src/llm/sampler.js';
 import { Session } from '../src/llm/session.js';
-import { synthesize } from '../src/llm/synth.js';
-import { tokenizerFromLlama2c } from '../src/tokenizer/load.js';
-import { table } from '../src/cli/table.js';
+import { syntheticModel } from './models.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const MODEL = join(REPO, 'bench-results/models/smollm2-135m-q8_0.gguf');
 /** 4 sinks + 1020 recent tokens, the paper's cache for Falcon, Pythia and MPT */
 const CAPACITY = 1024;
 const CHECKPOINTS = (process.env.EFFML_STREAM_CHECKPOINTS ?? '1000,10000,100000').split(',').map(Number);
@@ -35,14 +28,8 @@ export interface StreamRow {
 export async function benchStreaming(
   log: (line: string) => void,
 ): Promise<{ model: string; rows: StreamRow[] }> {
-  if (!existsSync(MODEL)) {
-    mkdirSync(join(REPO, 'bench-results/models'), { recursive: true });
-    const vocab = tokenizerFromLlama2c(
-      readLlama2cTokenizer(DEFAULT_MODEL.replace(/stories260K\.gguf$/, 'tok512.bin')),
-    ).vocab;
-    synthesize(MODEL, { like: 'smollm2-135m', format: 'gguf', dtype: 'q8_0', vocab, contextLength: 2048 });
-  }
-  const loaded = await loadModel(MODEL, { threads: defaultThreads() });
+  const path = syntheticModel('smollm2-135m', 'q8_0', log);
+  const loaded = await loadModel(path, { threads: defaultThreads() });
   const rows: StreamRow[] = [];
   for (const policy of ['sink', 'full'] as const) {
     const session = new Session(loaded.model, loaded.tokenizer, { policy, capacity: CAPACITY });
@@ -76,7 +63,7 @@ export async function benchStreaming(
     }
   }
   loaded.dispose();
-  return { model: `${MODEL} (synthetic SmolLM2-135M shapes, random weights, Q8_0)`, rows };
+  return { model: `${path} (synthetic SmolLM2-135M shapes, random weights, Q8_0)`, rows };
 }
 
 export function formatStreamingReport(r: { model: string; rows: StreamRow[] }): string {

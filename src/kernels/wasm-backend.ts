@@ -28,6 +28,11 @@ const PARALLEL_MIN_MACS = 1 << 15;
 /** Weights larger than this come from DRAM, where one read stream per thread beats the 4-row tile (bench: kernels). */
 const STREAM_WEIGHT_BYTES = 16 << 20;
 const HEAP_BASE = 1 << 20;
+/**
+ * Q8_0 matmuls with fewer rows than this (decode, decode batches) take integer dot products
+ * straight from the weights; more rows (prefill) dequantize the weights for the f32 tile kernel.
+ */
+const Q8_INTEGER_ROWS = 16;
 const ALIGN = 64;
 
 type Typed = Float32Array | Uint8Array | Uint16Array | Uint32Array | Int8Array;
@@ -173,10 +178,11 @@ export class WasmBackend extends ReferenceBackend {
       const xq = this.alloc(M * K * 2);
       const xd = this.alloc((M * K) / 8);
       // prefill: the quantized activations back in f32 for the f32 tile kernel
-      const aq = M < 4 ? 0 : this.alloc(M * K * 4);
+      const integer = M < Q8_INTEGER_ROWS;
+      const aq = integer ? 0 : this.alloc(M * K * 4);
       this.kernels.quantize_act_q8(pa, xq, xd, aq, 0, M * K);
       const threads = this.pool ? this.threads : 1;
-      const stride = M < 4 ? 0 : 4 * K * 4; // four dequantized weight rows per thread
+      const stride = integer ? 0 : 4 * K * 4; // four dequantized weight rows per thread
       const scratch = this.alloc(stride * threads);
       const args = [po, aq, xq, xd, pw, scratch, stride, M, N, K];
       if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_Q8_0, N, 4, args);

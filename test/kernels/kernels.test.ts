@@ -69,6 +69,8 @@ for (const threads of [1, 2]) {
         [1, 37, 64],
         [3, 129, 96],
         [4, 9, 32],
+        [6, 37, 64],
+        [15, 20, 96],
         [17, 64, 2048],
         [64, 130, 576],
       ]) {
@@ -82,6 +84,26 @@ for (const threads of [1, 2]) {
       assert.throws(() =>
         wasm.matmulQuantized(new Float32Array(1), new Float32Array(33), new Uint8Array(34), 'q8_0', 1, 1, 33),
       );
+    });
+
+    test('decode batches: each row of a matmul of up to 15 rows equals that row alone, bit for bit (f32, q8_0)', () => {
+      const [N, K] = [37, 96];
+      const wf = randomF32(N * K, random);
+      const wq = Tensor.fromFloat32([N, K], wf).to('q8_0').data as Uint8Array;
+      for (let M = 2; M <= 15; M++) {
+        const a = randomF32(M * K, random);
+        const [bf, bq] = [new Float32Array(M * N), new Float32Array(M * N)];
+        wasm.matmul(bf, a, wf, M, N, K);
+        wasm.matmulQuantized(bq, a, wq, 'q8_0', M, N, K);
+        for (let m = 0; m < M; m++) {
+          const row = a.subarray(m * K, (m + 1) * K);
+          const [f, q] = [new Float32Array(N), new Float32Array(N)];
+          wasm.matmul(f, row, wf, 1, N, K);
+          wasm.matmulQuantized(q, row, wq, 'q8_0', 1, N, K);
+          assert.deepEqual(bf.subarray(m * N, (m + 1) * N), f, `f32 row ${m} of ${M}`);
+          assert.deepEqual(bq.subarray(m * N, (m + 1) * N), q, `q8_0 row ${m} of ${M}`);
+        }
+      }
     });
 
     test('int4 group-wise matmul matches the reference (partial groups, odd K, decode and prefill)', () => {

@@ -377,20 +377,48 @@ function dot_q8_0_q8(w: usize, xq: usize, xd: usize, blocks: i32): f32 {
   return hsum(acc);
 }
 
-// out[m, n] for all m < M and n in [r0, r1). Few rows (decode): integer block dot products
-// straight from the quantized weights. Many rows (prefill): the same products in f32, four weight
-// rows at a time dequantized into this thread's scratch (16 K bytes) and multiplied with the f32
-// tile kernel against the dequantized activations aq (q * d), amortizing the dequantization.
+// out[m, n] = w_n . x_m for one weight row w (blocks of q8_0) and up to four activation rows
+// m0 .. m0 + rows - 1 (xq / xd: all rows): each weight block is widened to i16 once for all of
+// them. Each row sums in the same order as dot_q8_0_q8, so a row's result does not depend on the
+// batch it is in.
+function dot_q8_0_rows(out: usize, w: usize, xq: usize, xd: usize, blocks: i32, N: i32, n: i32, m0: i32, rows: i32): void {
+  const xRow = <usize>blocks << 6, dRow = <usize>blocks << 2;
+  const x0 = xq + <usize>m0 * xRow, d0 = xd + <usize>m0 * dRow;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let b = 0; b < blocks; b++) {
+    const blk = w + <usize>b * 34;
+    const q0 = v128.load(blk, 2), q1 = v128.load(blk, 18);
+    const w0 = i16x8.extend_low_i8x16_s(q0), w1 = i16x8.extend_high_i8x16_s(q0);
+    const w2 = i16x8.extend_low_i8x16_s(q1), w3 = i16x8.extend_high_i8x16_s(q1);
+    const ws = f16_to_f32(<u32>load<u16>(blk));
+    const xb = x0 + (<usize>b << 6), db = d0 + (<usize>b << 2);
+    a0 = f32x4.add(a0, block_dot_q8(w0, w1, w2, w3, xb, ws * load<f32>(db)));
+    if (rows > 1) a1 = f32x4.add(a1, block_dot_q8(w0, w1, w2, w3, xb + xRow, ws * load<f32>(db + dRow)));
+    if (rows > 2) a2 = f32x4.add(a2, block_dot_q8(w0, w1, w2, w3, xb + 2 * xRow, ws * load<f32>(db + 2 * dRow)));
+    if (rows > 3) a3 = f32x4.add(a3, block_dot_q8(w0, w1, w2, w3, xb + 3 * xRow, ws * load<f32>(db + 3 * dRow)));
+  }
+  put(out, m0 * N + n, hsum(a0));
+  if (rows > 1) put(out, (m0 + 1) * N + n, hsum(a1));
+  if (rows > 2) put(out, (m0 + 2) * N + n, hsum(a2));
+  if (rows > 3) put(out, (m0 + 3) * N + n, hsum(a3));
+}
+
+// out[m, n] for all m < M and n in [r0, r1). Without aq (decode, and decode batches): integer
+// block dot products straight from the quantized weights, four activation rows per pass over a
+// weight row. With aq (prefill): the same products in f32, four weight rows at a time dequantized
+// into this thread's scratch (16 K bytes) and multiplied with the f32 tile kernel against the
+// dequantized activations aq (q * d), amortizing the dequantization over many rows.
 export function matmul_q8_0(
   out: usize, aq: usize, xq: usize, xd: usize, w: usize, scratch: usize,
   M: i32, N: i32, K: i32, r0: i32, r1: i32,
 ): void {
   const blocks = K >> 5;
   const row = <usize>blocks * 34;
-  if (M < 4) {
-    for (let n = r0; n < r1; n++)
-      for (let m = 0; m < M; m++)
-        put(out, m * N + n, dot_q8_0_q8(w + <usize>n * row, xq + (<usize>(m * K) << 1), xd + (<usize>(m * blocks) << 2), blocks));
+  if (aq == 0) {
+    if (M == 1) for (let n = r0; n < r1; n++) put(out, n, dot_q8_0_q8(w + <usize>n * row, xq, xd, blocks));
+    else
+      for (let n = r0; n < r1; n++)
+        for (let m = 0; m < M; m += 4) dot_q8_0_rows(out, w + <usize>n * row, xq, xd, blocks, N, n, m, min(4, M - m));
     return;
   }
   for (let n = r0; n < r1; n += 4) {
