@@ -14,8 +14,10 @@ import { EffmlServer } from '../src/server/server.js';
 import { syntheticModel } from './models.js';
 
 const CASES: [string, SynthDType][] = [
+  ['smollm2-135m', 'f32'],
   ['smollm2-135m', 'q8_0'],
   ['tinyllama-1.1b', 'q8_0'],
+  ['tinyllama-1.1b', 'q4_0'], // loaded as effml's int4, as an AWQ model is
 ];
 const CLIENTS = [1, 2, 4, 8];
 const TOKENS = 64;

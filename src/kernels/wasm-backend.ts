@@ -29,10 +29,12 @@ const PARALLEL_MIN_MACS = 1 << 15;
 const STREAM_WEIGHT_BYTES = 16 << 20;
 const HEAP_BASE = 1 << 20;
 /**
- * Q8_0 matmuls with fewer rows than this (decode, decode batches) take integer dot products
- * straight from the weights; more rows (prefill) dequantize the weights for the f32 tile kernel.
+ * Q8_0 and int4 matmuls with fewer rows than these (decode, decode batches) take integer dot
+ * products straight from the weights; more rows (prefill) dequantize the weights for the f32 tile
+ * kernel. The crossovers measured on 5632 x 2048 weights, 2 threads.
  */
 const Q8_INTEGER_ROWS = 16;
+const INT4_INTEGER_ROWS = 12;
 const ALIGN = 64;
 
 type Typed = Float32Array | Uint8Array | Uint16Array | Uint32Array | Int8Array;
@@ -210,17 +212,19 @@ export class WasmBackend extends ReferenceBackend {
     this.withPointers((p) => {
       const pa = p(a);
       const threads = this.pool ? this.threads : 1;
-      const stride = M < 4 ? 0 : 4 * K * 4; // four dequantized weight rows per thread
-      const scratch = this.alloc(stride * threads);
+      const q8 = int4UsesQ8(K, g);
+      const direct = M < (q8 ? INT4_INTEGER_ROWS : 4); // dot products from the packed weights
+      const stride = direct ? 0 : 4 * K * 4; // four dequantized weight rows per thread
+      const scratch = direct ? 0 : this.alloc(stride * threads);
       let [act, xq, xd, sums] = [pa, 0, 0, 0];
-      if (int4UsesQ8(K, g)) {
+      if (q8) {
         // activations as q8 blocks (integer dot products), and back in f32 for the prefill path
         xq = this.alloc(M * K * 2);
         xd = this.alloc((M * K) / 8);
         sums = this.alloc((M * K) / 8);
-        act = M < 4 ? pa : this.alloc(M * K * 4);
-        this.kernels.quantize_act_q8(pa, xq, xd, M < 4 ? 0 : act, sums, M * K);
-      } else if (M < 4) {
+        act = direct ? pa : this.alloc(M * K * 4);
+        this.kernels.quantize_act_q8(pa, xq, xd, direct ? 0 : act, sums, M * K);
+      } else if (direct) {
         // f32 decode: the sum of each group of each activation row (zero points factor out)
         sums = this.alloc(M * groups * 4);
         const view = new Float32Array(this.heap(), sums, M * groups);

@@ -86,22 +86,27 @@ for (const threads of [1, 2]) {
       );
     });
 
-    test('decode batches: each row of a matmul of up to 15 rows equals that row alone, bit for bit (f32, q8_0)', () => {
+    test('decode batches: each row of a matmul of up to 11 rows equals that row alone, bit for bit (f32, q8_0, int4)', () => {
       const [N, K] = [37, 96];
       const wf = randomF32(N * K, random);
       const wq = Tensor.fromFloat32([N, K], wf).to('q8_0').data as Uint8Array;
-      for (let M = 2; M <= 15; M++) {
+      const qm = quantizeRTN(wf, N, K, { bits: 4, groupSize: 32 });
+      const w4 = { packed: packInt4(qm.q, N, K), scales: qm.scales, zeros: qm.zeros, groupSize: 32 };
+      const kernels: [string, (out: Float32Array, a: Float32Array, M: number) => void][] = [
+        ['f32', (out, a, M) => wasm.matmul(out, a, wf, M, N, K)],
+        ['q8_0', (out, a, M) => wasm.matmulQuantized(out, a, wq, 'q8_0', M, N, K)],
+        ['int4', (out, a, M) => wasm.matmulInt4(out, a, w4, M, N, K)],
+      ];
+      for (let M = 2; M <= 11; M++) {
         const a = randomF32(M * K, random);
-        const [bf, bq] = [new Float32Array(M * N), new Float32Array(M * N)];
-        wasm.matmul(bf, a, wf, M, N, K);
-        wasm.matmulQuantized(bq, a, wq, 'q8_0', M, N, K);
-        for (let m = 0; m < M; m++) {
-          const row = a.subarray(m * K, (m + 1) * K);
-          const [f, q] = [new Float32Array(N), new Float32Array(N)];
-          wasm.matmul(f, row, wf, 1, N, K);
-          wasm.matmulQuantized(q, row, wq, 'q8_0', 1, N, K);
-          assert.deepEqual(bf.subarray(m * N, (m + 1) * N), f, `f32 row ${m} of ${M}`);
-          assert.deepEqual(bq.subarray(m * N, (m + 1) * N), q, `q8_0 row ${m} of ${M}`);
+        for (const [name, matmul] of kernels) {
+          const batch = new Float32Array(M * N);
+          matmul(batch, a, M);
+          for (let m = 0; m < M; m++) {
+            const alone = new Float32Array(N);
+            matmul(alone, a.subarray(m * K, (m + 1) * K), 1);
+            assert.deepEqual(batch.subarray(m * N, (m + 1) * N), alone, `${name} row ${m} of ${M}`);
+          }
         }
       }
     });
@@ -111,6 +116,8 @@ for (const threads of [1, 2]) {
         [1, 5, 64, 128],
         [1, 7, 172, 64],
         [3, 9, 33, 16],
+        [6, 9, 96, 32],
+        [15, 20, 64, 64],
         [17, 40, 200, 32],
         [64, 130, 576, 128],
       ]) {

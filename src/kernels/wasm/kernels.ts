@@ -352,13 +352,17 @@ export function quantize_act_q8(x: usize, xq: usize, xd: usize, aq: usize, qsum:
   }
 }
 
-// one weight block (sign-extended to i16) times activation block xb, scaled: f32 lanes to sum
-@inline function block_dot_q8(w0: v128, w1: v128, w2: v128, w3: v128, xb: usize, scale: f32): v128 {
+// one block of 32 weights (widened to i16) times activation block xb (i16): i32 lanes to sum
+@inline function block_dot_i16(w0: v128, w1: v128, w2: v128, w3: v128, xb: usize): v128 {
   let s = i32x4.dot_i16x8_s(w0, v128.load(xb));
   s = i32x4.add(s, i32x4.dot_i16x8_s(w1, v128.load(xb, 16)));
   s = i32x4.add(s, i32x4.dot_i16x8_s(w2, v128.load(xb, 32)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(w3, v128.load(xb, 48)));
-  return f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(scale));
+  return i32x4.add(s, i32x4.dot_i16x8_s(w3, v128.load(xb, 48)));
+}
+
+// block_dot_i16 scaled: f32 lanes to sum
+@inline function block_dot_q8(w0: v128, w1: v128, w2: v128, w3: v128, xb: usize, scale: f32): v128 {
+  return f32x4.mul(f32x4.convert_i32x4_s(block_dot_i16(w0, w1, w2, w3, xb)), f32x4.splat(scale));
 }
 
 function dot_q8_0_q8(w: usize, xq: usize, xd: usize, blocks: i32): f32 {
@@ -526,10 +530,10 @@ function dot_int4_q8(row: usize, scales: usize, zeros: usize, xq: usize, xd: usi
     const v0 = nibble_columns_low(bytes);
     const v1 = nibble_columns_high(bytes);
     const xb = xq + (<usize>b << 6);
-    let d = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v0), v128.load(xb));
-    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(v0), v128.load(xb, 16)));
-    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(v1), v128.load(xb, 32)));
-    d = i32x4.add(d, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(v1), v128.load(xb, 48)));
+    const d = block_dot_i16(
+      i16x8.extend_low_i8x16_u(v0), i16x8.extend_high_i8x16_u(v0),
+      i16x8.extend_low_i8x16_u(v1), i16x8.extend_high_i8x16_u(v1), xb,
+    );
     const g = b / perGroup;
     const scale = at(scales, g) * at(xd, b);
     acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(d), f32x4.splat(scale)));
@@ -538,10 +542,58 @@ function dot_int4_q8(row: usize, scales: usize, zeros: usize, xq: usize, xd: usi
   return hsum(acc) - offset;
 }
 
-// Few rows (decode): dot products straight from the packed weights, in integers against q8
-// activations when xq != 0 (sums = per-block sums of q), else in f32 (sums = per-group sums of a).
-// Many rows (prefill): four weight rows at a time dequantized into this thread's scratch (16 K
-// bytes) and multiplied with the f32 tile kernel against a (the q8 activations dequantized, when quantized).
+// dot_int4_q8 for one weight row and up to four activation rows m0 .. m0 + rows - 1 (xq / xd /
+// qsum: all rows): each block's nibbles are unpacked and widened once for all of them, and each
+// row sums in the same order as dot_int4_q8, so its result does not depend on the batch.
+function dot_int4_q8_rows(
+  out: usize, row: usize, scales: usize, zeros: usize, xq: usize, xd: usize, qsum: usize,
+  K: i32, groupSize: i32, N: i32, n: i32, m0: i32, rows: i32,
+): void {
+  const perGroup = groupSize >> 5;
+  const blocks = K >> 5;
+  const xRow = <usize>blocks << 6, dRow = <usize>blocks << 2;
+  const x0 = xq + <usize>m0 * xRow, d0 = xd + <usize>m0 * dRow, s0 = qsum + <usize>m0 * dRow;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let o0: f32 = 0, o1: f32 = 0, o2: f32 = 0, o3: f32 = 0;
+  for (let b = 0; b < blocks; b++) {
+    const bytes = v128.load(row + (<usize>b << 4));
+    const v0 = nibble_columns_low(bytes);
+    const v1 = nibble_columns_high(bytes);
+    const w0 = i16x8.extend_low_i8x16_u(v0), w1 = i16x8.extend_high_i8x16_u(v0);
+    const w2 = i16x8.extend_low_i8x16_u(v1), w3 = i16x8.extend_high_i8x16_u(v1);
+    const g = b / perGroup;
+    const sg = at(scales, g), zg = at(zeros, g);
+    const xb = x0 + (<usize>b << 6), db = d0 + (<usize>b << 2), qb = s0 + (<usize>b << 2);
+    let scale = sg * load<f32>(db);
+    a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(block_dot_i16(w0, w1, w2, w3, xb)), f32x4.splat(scale)));
+    o0 += scale * zg * load<f32>(qb);
+    if (rows > 1) {
+      scale = sg * load<f32>(db + dRow);
+      a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(block_dot_i16(w0, w1, w2, w3, xb + xRow)), f32x4.splat(scale)));
+      o1 += scale * zg * load<f32>(qb + dRow);
+    }
+    if (rows > 2) {
+      scale = sg * load<f32>(db + 2 * dRow);
+      a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(block_dot_i16(w0, w1, w2, w3, xb + 2 * xRow)), f32x4.splat(scale)));
+      o2 += scale * zg * load<f32>(qb + 2 * dRow);
+    }
+    if (rows > 3) {
+      scale = sg * load<f32>(db + 3 * dRow);
+      a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(block_dot_i16(w0, w1, w2, w3, xb + 3 * xRow)), f32x4.splat(scale)));
+      o3 += scale * zg * load<f32>(qb + 3 * dRow);
+    }
+  }
+  put(out, m0 * N + n, hsum(a0) - o0);
+  if (rows > 1) put(out, (m0 + 1) * N + n, hsum(a1) - o1);
+  if (rows > 2) put(out, (m0 + 2) * N + n, hsum(a2) - o2);
+  if (rows > 3) put(out, (m0 + 3) * N + n, hsum(a3) - o3);
+}
+
+// Without scratch (decode, decode batches): dot products straight from the packed weights, in
+// integers against q8 activations when xq != 0 (sums = per-block sums of q; four activation rows
+// per pass over a weight row), else in f32 (sums = per-group sums of a). With scratch (prefill):
+// four weight rows at a time dequantized into this thread's scratch (16 K bytes) and multiplied
+// with the f32 tile kernel against a (the q8 activations dequantized, when quantized).
 export function matmul_int4(
   out: usize, a: usize, xq: usize, xd: usize, sums: usize, w: usize, scales: usize, zeros: usize, scratch: usize,
   M: i32, N: i32, K: i32, groupSize: i32, r0: i32, r1: i32,
@@ -549,15 +601,13 @@ export function matmul_int4(
   const rowBytes = <usize>((K + 1) >> 1);
   const groups = (K + groupSize - 1) / groupSize;
   const sRow = <usize>groups << 2;
-  const blocks = K >> 5;
-  if (M < 4) {
-    for (let n = r0; n < r1; n++)
-      for (let m = 0; m < M; m++) {
-        const wn = w + <usize>n * rowBytes, sn = scales + <usize>n * sRow, zn = zeros + <usize>n * sRow;
-        put(out, m * N + n, xq
-          ? dot_int4_q8(wn, sn, zn, xq + (<usize>(m * K) << 1), xd + (<usize>(m * blocks) << 2), sums + (<usize>(m * blocks) << 2), K, groupSize)
-          : dot_int4_f32(wn, sn, zn, a + (<usize>(m * K) << 2), sums + <usize>m * sRow, K, groupSize));
-      }
+  if (scratch == 0) {
+    for (let n = r0; n < r1; n++) {
+      const wn = w + <usize>n * rowBytes, sn = scales + <usize>n * sRow, zn = zeros + <usize>n * sRow;
+      if (!xq) for (let m = 0; m < M; m++) put(out, m * N + n, dot_int4_f32(wn, sn, zn, a + (<usize>(m * K) << 2), sums + <usize>m * sRow, K, groupSize));
+      else if (M == 1) put(out, n, dot_int4_q8(wn, sn, zn, xq, xd, sums, K, groupSize));
+      else for (let m = 0; m < M; m += 4) dot_int4_q8_rows(out, wn, sn, zn, xq, xd, sums, K, groupSize, N, n, m, min(4, M - m));
+    }
     return;
   }
   for (let n = r0; n < r1; n += 4) {
