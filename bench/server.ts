@@ -116,8 +116,12 @@ export async function benchServer(log: (line: string) => void): Promise<ServerRe
     const prompt = loaded.tokenizer.encode(PROMPT);
     for (const clients of CLIENTS) {
       log(`${like} ${dtype}, ${clients} clients`);
-      const batched = await effmlRate(loaded, clients, true);
-      const turns = await effmlRate(loaded, clients, false);
+      // ABBA order, averaged: neither mode gains from running second
+      const b1 = await effmlRate(loaded, clients, true);
+      const t1 = await effmlRate(loaded, clients, false);
+      const t2 = await effmlRate(loaded, clients, false);
+      const b2 = await effmlRate(loaded, clients, true);
+      const [batched, turns] = [(b1 + b2) / 2, (t1 + t2) / 2];
       const llamaCpp = llama ? await llamaCppRate(llama, path, prompt, clients, threads) : null;
       rows.push({ model: `${like} ${dtype}`, clients, batched, turns, llamaCpp });
     }

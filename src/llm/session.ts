@@ -1,8 +1,9 @@
 /**
  * A generation session: the model, its tokenizer and one KV cache holding the conversation so far.
  * Each call feeds only the tokens the cache does not hold yet, so a chat turn prefills just its own
- * text. Generation yields to the event loop between tokens, so it can be aborted (Ctrl-C, a closed
- * connection) through an AbortSignal.
+ * text. Generation yields to the event loop between tokens (and between prompt chunks), so it can be
+ * aborted (Ctrl-C, a closed connection) through an AbortSignal, and sessions on one model can run
+ * side by side, or decode in one batch through a DecodeBatcher.
  */
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { DecodeBatcher } from './batcher.js';
@@ -123,7 +124,7 @@ export class Session {
     t0: number,
     options: GenerateOptions,
   ): Promise<GenerateResult> {
-    let logits = this.append(tokens);
+    let logits = await this.prefill(tokens, options.signal);
     const prefillSeconds = (performance.now() - t0) / 1000;
     const lastToken = tokens[tokens.length - 1];
     const maxTokens = options.maxTokens ?? 128;
@@ -182,14 +183,26 @@ export class Session {
   }
 
   /**
-   * One decode step, after letting other work run: through the batcher, or on its own. Other
-   * sessions on the same model may run while this one waits, so the forward pass comes after the
-   * wait and the logits are sampled at once (they are a view the next pass overwrites).
+   * Feeds a prompt in chunks of the model's batch, letting other work run between chunks (other
+   * sessions decode, an abort is seen). Other sessions on the same model may run before the
+   * caller resumes, so the logits come back as a copy, not as the model's buffer.
    */
+  private async prefill(tokens: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+    const step = this.model.maxBatch;
+    let logits = this.append(tokens.slice(0, step));
+    for (let i = step; i < tokens.length; i += step) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (signal?.aborted) break;
+      logits = this.append(tokens.slice(i, i + step));
+    }
+    return logits.slice();
+  }
+
+  /** One decode step, after letting other work run: through the batcher, or on its own (logits copied, as above). */
   private async decode(token: number): Promise<Float32Array> {
     if (!this.batcher || this.recompute) {
       await new Promise((resolve) => setImmediate(resolve));
-      return this.append([token]);
+      return this.append([token]).slice();
     }
     const logits = await this.batcher.step(token, this.cache);
     this.record([token]);

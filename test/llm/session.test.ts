@@ -147,3 +147,25 @@ test('sessions on one model interleave token by token and each gives the text it
   );
   assert.notDeepEqual(order, [...order].sort()); // they did take turns
 });
+
+test('a long prompt is fed in chunks of the batch, between which an abort is seen', async () => {
+  const small = await loadModel(undefined, { threads: 2, maxBatch: 8 });
+  after(() => small.dispose());
+  const prompt = tokenizer.encode(
+    'Once upon a time, there was a little girl named Lily. She loved to play outside.',
+  );
+  assert.ok(prompt.length > 3 * 8);
+  const options = { temperature: 0, maxTokens: 20 };
+  const whole = await new Session(model, tokenizer).generate(prompt, options);
+  const chunked = await new Session(small.model, small.tokenizer).generate(prompt, options);
+  assert.equal(chunked.text, whole.text);
+
+  const abort = new AbortController();
+  const session = new Session(small.model, small.tokenizer);
+  const pending = session.generate(prompt, { ...options, signal: abort.signal });
+  abort.abort(); // after the first chunk: the rest of the prompt is never fed
+  const r = await pending;
+  assert.equal(r.stopReason, 'aborted');
+  assert.equal(r.tokens.length, 0);
+  assert.equal(session.cache.position, 8);
+});
