@@ -85,6 +85,8 @@ export interface Backend {
   allocF32(n: number): Float32Array;
   /** Raw bytes this backend computes on without copying (quantized weights). */
   allocBytes(n: number): Uint8Array;
+  /** Gives back an array from allocF32 / allocBytes (a KV cache no longer used); it must not be used after. */
+  free(a: Float32Array | Uint8Array): void;
   /** Frees what this backend holds (worker threads). */
   dispose(): void;
 

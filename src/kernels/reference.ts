@@ -25,6 +25,8 @@ export class ReferenceBackend implements Backend {
     return new Uint8Array(n);
   }
 
+  free(_a: Float32Array | Uint8Array): void {} // the garbage collector's job here
+
   dispose(): void {}
 
   matmulQuantized(

@@ -63,6 +63,8 @@ export class WasmBackend extends ReferenceBackend {
   private readonly memory: WebAssembly.Memory;
   private readonly heapBuffers = new WeakSet<ArrayBufferLike>();
   private top = HEAP_BASE;
+  /** freed blocks below top, by address, none adjacent to another or to top */
+  private readonly freeBlocks: { ptr: number; bytes: number }[] = [];
   private pool: ThreadPool | null = null;
 
   private constructor(memory: WebAssembly.Memory, kernels: KernelExports, threads: number) {
@@ -101,8 +103,56 @@ export class WasmBackend extends ReferenceBackend {
     return buffer;
   }
 
+  /**
+   * Reserves `bytes` that live until freed: the first freed block that fits, else the heap top.
+   * (Scratch space for one call is taken above the top with `alloc` and dropped after.)
+   */
+  private allocKept(bytes: number): number {
+    const size = Math.ceil(bytes / ALIGN) * ALIGN;
+    const i = this.freeBlocks.findIndex((b) => b.bytes >= size);
+    if (i < 0) return this.alloc(size);
+    const block = this.freeBlocks[i];
+    const ptr = block.ptr;
+    if (block.bytes === size) this.freeBlocks.splice(i, 1);
+    else {
+      block.ptr += size;
+      block.bytes -= size;
+    }
+    return ptr;
+  }
+
+  override free(a: Float32Array | Uint8Array): void {
+    if (!this.heapBuffers.has(a.buffer) || a.byteLength === 0) return; // not in the heap: the garbage collector's
+    const ptr = a.byteOffset;
+    const bytes = Math.ceil(a.byteLength / ALIGN) * ALIGN;
+    if (ptr < HEAP_BASE || ptr % ALIGN !== 0 || ptr + a.byteLength > this.top)
+      throw new RangeError('free: not an array from allocF32 / allocBytes');
+    const blocks = this.freeBlocks;
+    let i = blocks.findIndex((b) => b.ptr > ptr);
+    if (i < 0) i = blocks.length;
+    const prev = blocks[i - 1];
+    const next = blocks[i];
+    if ((prev && prev.ptr + prev.bytes > ptr) || (next && ptr + bytes > next.ptr))
+      throw new RangeError('free: the array was already freed');
+    blocks.splice(i, 0, { ptr, bytes });
+    if (next && ptr + bytes === next.ptr) {
+      blocks[i].bytes += next.bytes;
+      blocks.splice(i + 1, 1);
+    }
+    if (prev && prev.ptr + prev.bytes === ptr) {
+      prev.bytes += blocks[i].bytes;
+      blocks.splice(i, 1);
+    }
+    // a free block at the end gives its space back to the top
+    const last = blocks[blocks.length - 1];
+    if (last.ptr + last.bytes >= this.top) {
+      this.top = last.ptr;
+      blocks.pop();
+    }
+  }
+
   override allocF32(n: number): Float32Array {
-    const ptr = this.alloc(n * 4);
+    const ptr = this.allocKept(n * 4); // before heap(): it may grow the memory
     return new Float32Array(this.heap(), ptr, n);
   }
 
@@ -157,7 +207,7 @@ export class WasmBackend extends ReferenceBackend {
   }
 
   override allocBytes(n: number): Uint8Array {
-    const ptr = this.alloc(n);
+    const ptr = this.allocKept(n); // before heap(): it may grow the memory
     return new Uint8Array(this.heap(), ptr, n);
   }
 

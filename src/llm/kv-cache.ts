@@ -44,8 +44,13 @@ export class KVCache {
   readonly sinks: number;
   /** tokens fed so far: the stream position of the next token */
   position = 0;
+  private disposed = false;
 
-  constructor(config: LlamaConfig, backend: Backend, options: CacheOptions = {}) {
+  constructor(
+    config: LlamaConfig,
+    private readonly backend: Backend,
+    options: CacheOptions = {},
+  ) {
     this.policy = options.policy ?? 'full';
     this.capacity = options.capacity ?? config.contextLength;
     this.sinks = this.policy === 'sink' ? (options.sinks ?? 4) : 0;
@@ -76,8 +81,16 @@ export class KVCache {
     return this.sinks + ((p - this.sinks) % (this.capacity - this.sinks));
   }
 
+  /** Gives the cache's memory back to the backend; the cache cannot be used after. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const a of [...this.keys, ...this.values]) this.backend.free(a);
+  }
+
   /** Throws ContextOverflowError if the policy cannot take `tokens` more. */
   reserve(tokens: number): void {
+    if (this.disposed) throw new Error('this KV cache was disposed');
     if (this.policy === 'full' && this.position + tokens > this.capacity)
       throw new ContextOverflowError(this.capacity, this.position + tokens);
   }

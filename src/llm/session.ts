@@ -70,6 +70,11 @@ export class Session {
     return this.recompute ? 'recompute' : this.cache.policy;
   }
 
+  /** Frees the session's KV cache (in the backend's heap); the session cannot generate after. */
+  dispose(): void {
+    this.cache.dispose();
+  }
+
   reset(): void {
     this.history.length = 0;
     this.dropped = 0;

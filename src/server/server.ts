@@ -27,7 +27,7 @@ import {
   completionShape,
   usage,
 } from './api.js';
-import { SlotPool } from './slots.js';
+import { SlotPool, shuttingDown } from './slots.js';
 
 /** The chat page, built into one HTML file by `npm run build` (scripts/build-page.js). */
 const PAGE = fileURLToPath(new URL('../../page/index.html', import.meta.url));
@@ -90,7 +90,7 @@ export class EffmlServer {
     this.app = Fastify({
       bodyLimit: options.bodyLimit ?? 1 << 20,
       ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
-      return503OnClosing: true,
+      return503OnClosing: false, // the onRequest hook answers 503 as an OpenAI error
     });
     this.routes();
   }
@@ -102,7 +102,8 @@ export class EffmlServer {
 
   /**
    * Stops accepting requests, fails the queued ones (503), lets the generating ones finish for up
-   * to `graceMs`, then ends them (finish_reason "length") and closes.
+   * to `graceMs`, then ends them (finish_reason "length"), closes, and frees the slots' KV caches
+   * (the model stays loaded).
    */
   async close(graceMs = 5000): Promise<void> {
     this.closing = true;
@@ -113,6 +114,7 @@ export class EffmlServer {
     const sweep = setInterval(() => this.app.server.closeIdleConnections(), 20);
     try {
       await closed;
+      await this.pool.dispose();
     } finally {
       clearTimeout(timer);
       clearInterval(sweep);
@@ -121,6 +123,9 @@ export class EffmlServer {
 
   private routes(): void {
     const { app } = this;
+    app.addHook('onRequest', async () => {
+      if (this.closing) throw shuttingDown();
+    });
     app.setErrorHandler((err: FastifyError, _req, reply) => {
       const api = toApiError(err);
       if (api.status >= 500 && !(err instanceof ApiError)) console.error(err);

@@ -18,6 +18,8 @@ interface Waiter {
 
 export class SlotPool {
   private readonly free: Session[];
+  private readonly sessions: Session[];
+  private onIdle: (() => void) | null = null;
   private readonly lastUsed = new Map<Session, number>();
   private readonly waiting: Waiter[] = [];
   private closed = false;
@@ -38,10 +40,11 @@ export class SlotPool {
     if (size > model.maxBatch)
       throw new RangeError(`--parallel must be at most ${model.maxBatch} (the model's batch), got ${size}`);
     this.batcher = batch ? new DecodeBatcher(model) : null;
-    this.free = Array.from(
+    this.sessions = Array.from(
       { length: size },
       () => new Session(model, tokenizer, cache, this.batcher ?? undefined),
     );
+    this.free = [...this.sessions];
   }
 
   get busy(): number {
@@ -90,12 +93,20 @@ export class SlotPool {
     this.free.push(session);
     const next = this.waiting.shift();
     if (next) next.resolve(this.take(next.prompt));
+    else if (this.busy === 0) this.onIdle?.();
   }
 
   /** Refuses new requests and fails the queued ones (503); generating slots finish on their own. */
   close(): void {
     this.closed = true;
     for (const w of this.waiting.splice(0)) w.reject(shuttingDown());
+  }
+
+  /** After close(): waits for the generating slots to finish, then frees every slot's KV cache. */
+  async dispose(): Promise<void> {
+    this.close();
+    if (this.busy > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+    for (const s of this.sessions) s.dispose();
   }
 
   private take(prompt: readonly number[]): Session {
@@ -115,7 +126,7 @@ export class SlotPool {
   }
 }
 
-function shuttingDown(): ApiError {
+export function shuttingDown(): ApiError {
   return new ApiError(503, 'the server is shutting down', 'server_error', null, 'shutting_down');
 }
 

@@ -86,6 +86,38 @@ for (const threads of [1, 2]) {
       );
     });
 
+    test('freed heap arrays are reused, merged with their neighbours, and give back the top', () => {
+      const a = wasm.allocF32(100_000);
+      wasm.free(a);
+      const b = wasm.allocF32(100_000);
+      assert.equal(b.byteOffset, a.byteOffset); // the freed block (or the top it gave back)
+      const c = wasm.allocBytes(12_345);
+      const d = wasm.allocF32(50_000);
+      let heapBytes = 0;
+      for (let round = 0; round < 100; round++) {
+        // free in an order that leaves holes, then allocate them again in other sizes
+        wasm.free(b);
+        wasm.free(d);
+        wasm.free(c);
+        const e = wasm.allocF32(150_000);
+        const f = wasm.allocBytes(3 * 12_345);
+        assert.ok(e.byteOffset >= a.byteOffset);
+        wasm.free(f);
+        wasm.free(e);
+        // the same three arrays again, at the same places
+        const [b2, c2, d2] = [wasm.allocF32(100_000), wasm.allocBytes(12_345), wasm.allocF32(50_000)];
+        assert.deepEqual(
+          [b2.byteOffset, c2.byteOffset, d2.byteOffset],
+          [b.byteOffset, c.byteOffset, d.byteOffset],
+        );
+        if (round === 0) heapBytes = d2.buffer.byteLength;
+      }
+      assert.equal(wasm.allocF32(1).buffer.byteLength, heapBytes); // the heap never grew after round 0
+      wasm.free(d);
+      assert.throws(() => wasm.free(d), RangeError);
+      wasm.free(new Float32Array(10)); // not in the heap: nothing to do
+    });
+
     test('decode batches: each row of a matmul of up to 11 rows equals that row alone, bit for bit (f32, q8_0, int4)', () => {
       const [N, K] = [37, 96];
       const wf = randomF32(N * K, random);

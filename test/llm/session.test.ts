@@ -169,3 +169,18 @@ test('a long prompt is fed in chunks of the batch, between which an abort is see
   assert.equal(r.tokens.length, 0);
   assert.equal(session.cache.position, 8);
 });
+
+test('a disposed session gives its KV cache back to the heap and refuses to generate', async () => {
+  // where the next allocation lands: it would climb if caches were never given back
+  const heapTop = () => {
+    const probe = model.backend.allocF32(1);
+    model.backend.free(probe);
+    return probe.byteOffset;
+  };
+  const first = new Session(model, tokenizer);
+  first.dispose();
+  const top = heapTop();
+  for (let i = 0; i < 50; i++) new Session(model, tokenizer).dispose();
+  assert.equal(heapTop(), top);
+  await assert.rejects(first.generate(tokenizer.encode('Hi'), { maxTokens: 2 }), /disposed/);
+});

@@ -82,9 +82,21 @@ test(
     await page.waitForTimeout(200);
     assert.equal(await page.locator('.message.assistant').nth(1).textContent(), stopped);
     assert.equal(await page.isEnabled('#send'), true);
+
+    // a request the server refuses shows its error and leaves the conversation as it was
+    await page.fill('#max-tokens', '0');
+    await page.fill('#input', 'Hello?');
+    await page.press('#input', 'Enter');
+    await page.waitForSelector('.message.assistant.error');
+    assert.match((await page.textContent('.message.assistant.error')) ?? '', /error: .*max_tokens/);
+    await page.fill('#max-tokens', '10');
+    await page.fill('#input', 'The end.');
+    await page.press('#input', 'Enter');
+    await page.waitForFunction(`document.getElementById('status').textContent.startsWith('done')`);
+    const turn = ['user', 'assistant', 'user'];
     assert.deepEqual(
       bodies.map((b) => b.messages.map((m) => m.role)),
-      [['user'], ['user', 'assistant', 'user']],
+      [['user'], turn, [...turn, 'assistant', 'user'], [...turn, 'assistant', 'user']],
     );
 
     mkdirSync(`${REPO}test-artifacts`, { recursive: true });

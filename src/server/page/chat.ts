@@ -103,15 +103,19 @@ async function answer(): Promise<void> {
       if (chunk.usage) tokens = chunk.usage.completion_tokens;
     }
     status.textContent = `done: ${tokens} tokens${rate()}`;
+    history.push({ role: 'assistant', content: text.trim() });
   } catch (err) {
-    if (controller.signal.aborted) status.textContent = `stopped: ${tokens} tokens${rate()}`;
-    else {
+    if (controller.signal.aborted) {
+      status.textContent = `stopped: ${tokens} tokens${rate()}`;
+      history.push({ role: 'assistant', content: text.trim() });
+    } else {
+      // the failed turn leaves the conversation, so the next message can go through
+      history.pop();
       view.classList.add('error');
-      view.textContent = text + (text ? '\n' : '') + `error: ${(err as Error).message}`;
+      view.textContent = `${text}${text ? '\n' : ''}error: ${(err as Error).message} (this turn is not kept)`;
       status.textContent = 'error';
     }
   } finally {
-    history.push({ role: 'assistant', content: text.trim() });
     setRunning(null);
   }
 }
