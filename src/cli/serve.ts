@@ -6,6 +6,7 @@ import {
   addCacheOptions,
   addModelOptions,
   cacheFrom,
+  numberOption,
   openModel,
   positiveInt,
 } from './model-options.js';
@@ -45,12 +46,8 @@ export function registerServe(program: Command): void {
     const port = Number(f.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new RangeError(`--port must be an integer in [0, 65535], got ${f.port}`);
-    const grace = Number(f.grace);
-    if (!Number.isFinite(grace) || grace < 0)
-      throw new RangeError(`--grace must be a number of seconds >= 0, got ${f.grace}`);
-    const queue = Number(f.queue);
-    if (!Number.isInteger(queue) || queue < 0)
-      throw new RangeError(`--queue must be an integer >= 0, got ${f.queue}`);
+    const grace = numberOption('--grace', f.grace) ?? 5;
+    if (grace < 0) throw new RangeError(`--grace must be a number of seconds >= 0, got ${f.grace}`);
     const cache = cacheFrom(f);
     const loaded = await openModel(model, f);
     const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
@@ -58,7 +55,7 @@ export function registerServe(program: Command): void {
       const server = new EffmlServer(loaded, {
         modelId: f.modelId,
         parallel: positiveInt('--parallel', f.parallel),
-        queue,
+        queue: Number(f.queue), // checked by the server
         maxTokens: positiveInt('--max-tokens', f.maxTokens),
         cache,
         batch: f.batch,

@@ -78,7 +78,7 @@ export class EffmlServer {
     this.modelId = options.modelId ?? basename(served.path, extname(served.path));
     this.maxTokens = options.maxTokens ?? 1024;
     if (!Number.isInteger(this.maxTokens) || this.maxTokens < 1)
-      throw new RangeError(`--max-tokens must be a positive integer, got ${this.maxTokens}`);
+      throw new RangeError(`maxTokens must be a positive integer, got ${this.maxTokens}`);
     this.pool = new SlotPool(
       served.model,
       served.tokenizer,

@@ -34,11 +34,12 @@ export class SlotPool {
     readonly queueSize: number,
     batch = true,
   ) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`--parallel must be >= 1, got ${size}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`parallel must be an integer >= 1, got ${size}`);
     if (!Number.isInteger(queueSize) || queueSize < 0)
-      throw new RangeError(`--queue must be >= 0, got ${queueSize}`);
+      throw new RangeError(`queue must be an integer >= 0, got ${queueSize}`);
     if (size > model.maxBatch)
-      throw new RangeError(`--parallel must be at most ${model.maxBatch} (the model's batch), got ${size}`);
+      throw new RangeError(`parallel must be at most ${model.maxBatch} (the model's batch), got ${size}`);
     this.batcher = batch ? new DecodeBatcher(model) : null;
     this.sessions = Array.from(
       { length: size },

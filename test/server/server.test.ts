@@ -368,3 +368,17 @@ test('`effml serve` serves the chat page and exits 0 on SIGTERM', async () => {
   assert.match(stderr, /SIGTERM: shutting down/);
   await assert.rejects(fetch(`${address}/health`));
 });
+
+test('`effml serve` with bad flags prints one line and exits 1', () => {
+  for (const [flags, message] of [
+    [['--port', '70000'], /--port must be an integer in \[0, 65535\]/],
+    [['--grace', 'soon'], /--grace must be a number/],
+    [['--queue', '-1'], /queue must be an integer >= 0/],
+    [['--parallel', '0'], /--parallel must be a positive integer/],
+  ] as const) {
+    const r = spawnSync(process.execPath, [CLI, 'serve', ...flags], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 1, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
