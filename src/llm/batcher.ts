@@ -1,9 +1,9 @@
 /**
  * Continuous batching for sessions that share a model: each decoding session hands its next token
  * to `step`, and every token handed in during one turn of the event loop goes through the model
- * in one `forwardBatch`. Decode is bound by reading the weights, and a batch reads them once for
- * all its sequences. Sessions join and leave between steps; a prefill runs on its own, between
- * steps.
+ * in one `forwardBatch`, which reads the weights once for all its sequences (decode of weights
+ * from memory is bound by that read). Sessions join and leave between steps; prompts are fed on
+ * their own, between steps.
  */
 import type { KVCache } from './kv-cache.js';
 import type { LlamaModel } from './model.js';

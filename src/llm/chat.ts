@@ -39,20 +39,12 @@ export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[
 }
 
 /**
- * The prompt tokens of a conversation, ready for the assistant's turn: the rendered text with
- * special tokens parsed, and a BOS in front unless the template wrote one.
+ * The prompt tokens of a rendered conversation: special tokens parsed, and a BOS in front unless
+ * the template wrote one.
  */
-export function chatPrompt(
-  tokenizer: Tokenizer,
-  messages: readonly ChatMessage[],
-): { tokens: number[]; stop: string[] } {
-  const rendered = renderChat(tokenizer, messages);
+export function encodeChat(tokenizer: Tokenizer, rendered: string): number[] {
   const bosText = tokenizer.bos === null ? null : tokenizer.tokenText(tokenizer.bos);
-  const tokens = tokenizer.encode(rendered.text, {
-    bos: !(bosText && rendered.text.startsWith(bosText)),
-    special: true,
-  });
-  return { tokens, stop: rendered.stop };
+  return tokenizer.encode(rendered, { bos: !(bosText && rendered.startsWith(bosText)), special: true });
 }
 
 export class Chat {
@@ -95,11 +87,7 @@ export class Chat {
           special: true,
         });
         result = await this.session.continue(delta, generateOptions);
-      } else
-        result = await this.session.generate(
-          chatPrompt(this.tokenizer, this.messages).tokens,
-          generateOptions,
-        );
+      } else result = await this.session.generate(encodeChat(this.tokenizer, rendered.text), generateOptions);
       this.fed = rendered.text + result.text;
       this.messages.push({ role: 'assistant', content: result.text.trim() });
       return result;

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { type ChatMessage, chatPrompt } from '../llm/chat.js';
+import { type ChatMessage, encodeChat, renderChat } from '../llm/chat.js';
 import type { LlamaModel } from '../llm/model.js';
 import type { SamplingOptions } from '../llm/sampler.js';
 import type { GenerateResult, SessionCacheOptions, StopReason } from '../llm/session.js';
@@ -188,7 +188,8 @@ export class EffmlServer {
           role: m.role === 'developer' ? 'system' : m.role,
           content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
         }));
-        const prompt = chatPrompt(this.served.tokenizer, messages);
+        const rendered = renderChat(this.served.tokenizer, messages);
+        const prompt = { tokens: encodeChat(this.served.tokenizer, rendered.text), stop: rendered.stop };
         const maxTokens = req.body.max_completion_tokens ?? req.body.max_tokens;
         return this.generate(req.body, maxTokens, prompt, chatShape, reply);
       },
