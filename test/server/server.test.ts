@@ -375,6 +375,7 @@ test('`effml serve` with bad flags prints one line and exits 1', () => {
     [['--grace', 'soon'], /--grace must be a number/],
     [['--queue', '-1'], /queue must be an integer >= 0/],
     [['--parallel', '0'], /--parallel must be a positive integer/],
+    [['--ctx', '1000'], /--ctx 1000 is more than the model's context of 512 tokens/],
   ] as const) {
     const r = spawnSync(process.execPath, [CLI, 'serve', ...flags], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 1, `${flags.join(' ')}: ${r.stderr}`);
