@@ -263,7 +263,7 @@ export class WasmBackend extends ReferenceBackend {
       const pa = p(a);
       const threads = this.pool ? this.threads : 1;
       const q8 = int4UsesQ8(K, g);
-      const direct = M < (q8 ? INT4_INTEGER_ROWS : 4); // dot products from the packed weights
+      const direct = M < INT4_INTEGER_ROWS; // dot products from the packed weights
       const stride = direct ? 0 : 4 * K * 4; // four dequantized weight rows per thread
       const scratch = direct ? 0 : this.alloc(stride * threads);
       let [act, xq, xd, sums] = [pa, 0, 0, 0];

@@ -4,6 +4,8 @@ import { DecodeBatcher } from '../../src/llm/batcher.js';
 import type { CacheOptions } from '../../src/llm/kv-cache.js';
 import { loadModel } from '../../src/llm/load.js';
 import { Session } from '../../src/llm/session.js';
+import { quantizeModel } from '../../src/quant/quantize-model.js';
+import { quantizeW8A8 } from '../../src/quant/smoothquant.js';
 
 const loaded = await loadModel(undefined, { threads: 2 }); // the bundled stories260K
 after(() => loaded.dispose());
@@ -61,4 +63,30 @@ test('sessions sharing a DecodeBatcher decode in one pass per token and give the
     () => new Session(model, tokenizer, {}, new DecodeBatcher({} as typeof model)),
     /different model/,
   );
+});
+
+test('batched rows equal rows alone on int4 (RTN) and W8A8 (per-token) models too', async () => {
+  for (const quantize of [
+    (m: typeof model) => quantizeModel(m, { bits: 4, groupSize: 32 }),
+    (m: typeof model) => quantizeW8A8(m, { weight: 'channel', act: 'token' }, null),
+  ]) {
+    const q = await loadModel(undefined, { threads: 2 });
+    after(() => q.dispose());
+    quantize(q.model);
+    const prompts = ['Once upon a time', 'The little dog', 'Lily', 'Tom had a big red ball.', 'One day'];
+    const batched = prompts.map(() => q.model.newCache());
+    const alone = prompts.map(() => q.model.newCache());
+    prompts.forEach((p, i) => {
+      q.model.forward(q.tokenizer.encode(p), batched[i]);
+      q.model.forward(q.tokenizer.encode(p), alone[i]);
+    });
+    const V = q.model.config.vocabSize;
+    for (let step = 0; step < 5; step++) {
+      const next = prompts.map((_, i) => 100 + 7 * step + i);
+      const logits = Float32Array.from(q.model.forwardBatch(next, batched));
+      next.forEach((token, i) => {
+        assert.deepEqual(logits.subarray(i * V, (i + 1) * V), q.model.forward([token], alone[i]), `row ${i}`);
+      });
+    }
+  }
 });
