@@ -5,6 +5,9 @@
  */
 import { ReferenceBackend, WasmBackend, defaultThreads } from '../src/kernels/index.js';
 import { table } from '../src/cli/table.js';
+import { packInt4 } from '../src/quant/pack-int4.js';
+import { quantizeRTN } from '../src/quant/rtn.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import { secondsPerCall } from './timing.js';
 
 /** [M tokens, K inputs, N outputs] */
@@ -30,10 +33,61 @@ export interface KernelRow {
   fractionOfReadBandwidth: number | null;
 }
 
+/** A decode batch: M rows through one matmul against M one-row calls, same weights, all threads. */
+export interface BatchRow {
+  weights: string;
+  rows: number;
+  batchedMs: number;
+  oneByOneMs: number;
+}
+
 export interface KernelReport {
   threads: number;
   readBandwidthGBs: number;
   rows: KernelRow[];
+  batches: BatchRow[];
+}
+
+/** [K, N] of the decode-batch weights (TinyLlama's MLP) and the batch sizes */
+const BATCH_SHAPE: [number, number] = [2048, 5632];
+const BATCH_ROWS = [1, 2, 4, 8];
+
+function benchBatches(be: WasmBackend): BatchRow[] {
+  const [K, N] = BATCH_SHAPE;
+  const wf = be.allocF32(N * K);
+  wf.set(Float32Array.from({ length: N * K }, () => Math.random() - 0.5));
+  const wq = be.allocBytes((N * K * 34) / 32);
+  wq.set(Tensor.fromFloat32([N, K], wf).to('q8_0').data as Uint8Array);
+  const q4 = quantizeRTN(wf, N, K, { bits: 4, groupSize: 128 });
+  const inHeap = <T extends Float32Array | Uint8Array>(alloc: (n: number) => T, data: T): T => {
+    const a = alloc(data.length);
+    a.set(data);
+    return a;
+  };
+  const w4 = {
+    packed: inHeap((n) => be.allocBytes(n), packInt4(q4.q, N, K)),
+    scales: inHeap((n) => be.allocF32(n), q4.scales),
+    zeros: inHeap((n) => be.allocF32(n), q4.zeros),
+    groupSize: 128,
+  };
+  const formats: [string, (out: Float32Array, a: Float32Array, M: number) => void][] = [
+    ['f32', (out, a, M) => be.matmul(out, a, wf, M, N, K)],
+    ['q8_0', (out, a, M) => be.matmulQuantized(out, a, wq, 'q8_0', M, N, K)],
+    ['int4 g128', (out, a, M) => be.matmulInt4(out, a, w4, M, N, K)],
+  ];
+  const out: BatchRow[] = [];
+  for (const [weights, matmul] of formats)
+    for (const M of BATCH_ROWS) {
+      const a = be.allocF32(M * K);
+      a.set(Float32Array.from({ length: M * K }, () => Math.random() - 0.5));
+      const y = be.allocF32(M * N);
+      const batched = secondsPerCall(() => matmul(y, a, M), 0.5);
+      const oneByOne = secondsPerCall(() => {
+        for (let m = 0; m < M; m++) matmul(y.subarray(m * N, (m + 1) * N), a.subarray(m * K, (m + 1) * K), 1);
+      }, 0.5);
+      out.push({ weights, rows: M, batchedMs: batched * 1e3, oneByOneMs: oneByOne * 1e3 });
+    }
+  return out;
 }
 
 export async function benchKernels(log: (line: string) => void): Promise<KernelReport> {
@@ -85,9 +139,11 @@ export async function benchKernels(log: (line: string) => void): Promise<KernelR
       `${op} ${row.shape}: reference ${row.referenceGflops.toFixed(2)}, wasm x1 ${row.wasm1Gflops.toFixed(2)}, wasm x${threads} ${row.wasmAllGflops.toFixed(2)} GFLOP/s`,
     );
   }
+  log('decode batches');
+  const batches = benchBatches(all);
   one.dispose();
   all.dispose();
-  return { threads, readBandwidthGBs, rows };
+  return { threads, readBandwidthGBs, rows, batches };
 }
 
 export function formatKernelReport(r: KernelReport): string {
@@ -119,5 +175,17 @@ export function formatKernelReport(r: KernelReport): string {
       ]),
     ),
     'matvec streams N x K f32 weights once per call (GB/s of weight traffic); shapes below the 32 MiB L3 can beat the DRAM read bandwidth.',
+    '',
+    `decode batches: M rows x ${BATCH_SHAPE[0]} x ${BATCH_SHAPE[1]} in one call vs M one-row calls, x${r.threads} threads`,
+    table(
+      ['weights', 'rows', 'one call ms', 'one-row calls ms', 'speedup'],
+      r.batches.map((b) => [
+        b.weights,
+        String(b.rows),
+        f(b.batchedMs, 3),
+        f(b.oneByOneMs, 3),
+        `${f(b.oneByOneMs / b.batchedMs, 2)}x`,
+      ]),
+    ),
   ].join('\n');
 }

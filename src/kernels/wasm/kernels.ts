@@ -605,8 +605,15 @@ export function matmul_int4(
     for (let n = r0; n < r1; n++) {
       const wn = w + <usize>n * rowBytes, sn = scales + <usize>n * sRow, zn = zeros + <usize>n * sRow;
       if (!xq) for (let m = 0; m < M; m++) put(out, m * N + n, dot_int4_f32(wn, sn, zn, a + (<usize>(m * K) << 2), sums + <usize>m * sRow, K, groupSize));
-      else if (M == 1) put(out, n, dot_int4_q8(wn, sn, zn, xq, xd, sums, K, groupSize));
-      else for (let m = 0; m < M; m += 4) dot_int4_q8_rows(out, wn, sn, zn, xq, xd, sums, K, groupSize, N, n, m, min(4, M - m));
+      else
+        for (let m = 0; m < M; m += 4) {
+          const rows = min(4, M - m);
+          // sharing the unpacked weights pays from three rows on; fewer go one at a time
+          if (rows >= 3) dot_int4_q8_rows(out, wn, sn, zn, xq, xd, sums, K, groupSize, N, n, m, rows);
+          else
+            for (let r = m; r < m + rows; r++)
+              put(out, r * N + n, dot_int4_q8(wn, sn, zn, xq + (<usize>(r * K) << 1), xd + (<usize>(r * (K >> 5)) << 2), sums + (<usize>(r * (K >> 5)) << 2), K, groupSize));
+        }
     }
     return;
   }
