@@ -12,7 +12,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import { type ChatMessage, encodeChat, renderChat } from '../llm/chat.js';
 import type { LlamaModel } from '../llm/model.js';
 import type { SamplingOptions } from '../llm/sampler.js';
-import type { GenerateResult, SessionCacheOptions, StopReason } from '../llm/session.js';
+import type { GenerateResult, Session, SessionCacheOptions, StopReason } from '../llm/session.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import {
   ApiError,
@@ -244,7 +244,13 @@ export class EffmlServer {
     const abort = new AbortController();
     const clientGone = () => !reply.raw.writableEnded && abort.abort();
     reply.raw.on('close', clientGone);
-    const session = await this.pool.acquire(prompt.tokens, abort.signal);
+    let session: Session;
+    try {
+      session = await this.pool.acquire(prompt.tokens, abort.signal);
+    } catch (err) {
+      reply.raw.off('close', clientGone);
+      throw err;
+    }
     this.generating.add(abort);
     const id = shape.idPrefix + randomUUID().replaceAll('-', '');
     const head = { id, object: shape.object, created: Math.floor(Date.now() / 1000), model: this.modelId };
