@@ -419,10 +419,14 @@ export function matmul_q8_0(
   const blocks = K >> 5;
   const row = <usize>blocks * 34;
   if (aq == 0) {
-    if (M == 1) for (let n = r0; n < r1; n++) put(out, n, dot_q8_0_q8(w + <usize>n * row, xq, xd, blocks));
-    else
-      for (let n = r0; n < r1; n++)
-        for (let m = 0; m < M; m += 4) dot_q8_0_rows(out, w + <usize>n * row, xq, xd, blocks, N, n, m, min(4, M - m));
+    for (let n = r0; n < r1; n++)
+      for (let m = 0; m < M; m += 4) {
+        const wn = w + <usize>n * row;
+        const rows = min(4, M - m);
+        // a lone row goes alone: the shared-widening kernel is slower for one
+        if (rows == 1) put(out, m * N + n, dot_q8_0_q8(wn, xq + <usize>m * (<usize>blocks << 6), xd + <usize>m * (<usize>blocks << 2), blocks));
+        else dot_q8_0_rows(out, wn, xq, xd, blocks, N, n, m, rows);
+      }
     return;
   }
   for (let n = r0; n < r1; n += 4) {
