@@ -230,11 +230,11 @@ export class WasmBackend extends ReferenceBackend {
       const xq = this.alloc(M * K * 2);
       const xd = this.alloc((M * K) / 8);
       // prefill: the quantized activations back in f32 for the f32 tile kernel
-      const integer = M < Q8_INTEGER_ROWS;
-      const aq = integer ? 0 : this.alloc(M * K * 4);
+      const direct = M < Q8_INTEGER_ROWS; // dot products from the quantized weights
+      const aq = direct ? 0 : this.alloc(M * K * 4);
       this.kernels.quantize_act_q8(pa, xq, xd, aq, 0, M * K);
       const threads = this.pool ? this.threads : 1;
-      const stride = integer ? 0 : 4 * K * 4; // four dequantized weight rows per thread
+      const stride = direct ? 0 : 4 * K * 4; // four dequantized weight rows per thread
       const scratch = this.alloc(stride * threads);
       const args = [po, aq, xq, xd, pw, scratch, stride, M, N, K];
       if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_Q8_0, N, 4, args);

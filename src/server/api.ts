@@ -136,8 +136,10 @@ export interface Shape {
   chunkObject: string;
   /** the choice of a whole response */
   choice(text: string, finish: FinishReason): object;
-  /** the choice of a stream chunk; `first` chunks of a chat carry the role */
-  delta(text: string | null, finish: FinishReason | null, first: boolean): object;
+  /** the choice of a stream chunk */
+  delta(text: string | null, finish: FinishReason | null): object;
+  /** the choice of the chunk a stream opens with (a chat's carries the role), if any */
+  opening: object | null;
 }
 
 export const completionShape: Shape = {
@@ -146,6 +148,7 @@ export const completionShape: Shape = {
   chunkObject: 'text_completion',
   choice: (text, finish) => ({ index: 0, text, logprobs: null, finish_reason: finish }),
   delta: (text, finish) => ({ index: 0, text: text ?? '', logprobs: null, finish_reason: finish }),
+  opening: null,
 };
 
 export const chatShape: Shape = {
@@ -158,10 +161,11 @@ export const chatShape: Shape = {
     logprobs: null,
     finish_reason: finish,
   }),
-  delta: (text, finish, first) => ({
+  delta: (text, finish) => ({
     index: 0,
-    delta: { ...(first ? { role: 'assistant' } : {}), ...(text === null ? {} : { content: text }) },
+    delta: text === null ? {} : { content: text },
     logprobs: null,
     finish_reason: finish,
   }),
+  opening: { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
 };

@@ -262,13 +262,13 @@ export class EffmlServer {
       signal: abort.signal,
       onText: stream
         ? (text: string) =>
-            stream.send({ ...head, object: shape.chunkObject, choices: [shape.delta(text, null, false)] })
+            stream.send({ ...head, object: shape.chunkObject, choices: [shape.delta(text, null)] })
         : undefined,
     };
     let result: GenerateResult;
     try {
-      if (stream && shape === chatShape)
-        stream.send({ ...head, object: shape.chunkObject, choices: [shape.delta('', null, true)] });
+      if (stream && shape.opening)
+        stream.send({ ...head, object: shape.chunkObject, choices: [shape.opening] });
       result = await session.generate(prompt.tokens, options);
     } catch (err) {
       if (!stream) throw err;
@@ -288,7 +288,7 @@ export class EffmlServer {
       throw new ApiError(499, 'the client closed the request', 'client_closed');
     }
     if (!stream) return { ...head, choices: [shape.choice(result.text, finish)], usage: counts };
-    stream.send({ ...head, object: shape.chunkObject, choices: [shape.delta(null, finish, false)] });
+    stream.send({ ...head, object: shape.chunkObject, choices: [shape.delta(null, finish)] });
     if (body.stream_options?.include_usage)
       stream.send({ ...head, object: shape.chunkObject, choices: [], usage: counts });
     stream.end();
