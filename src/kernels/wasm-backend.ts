@@ -151,9 +151,10 @@ export class WasmBackend extends ReferenceBackend {
     }
   }
 
+  /** Zeroed, as a new Float32Array is: the block may hold a freed array or an earlier call's scratch. */
   override allocF32(n: number): Float32Array {
     const ptr = this.allocKept(n * 4); // before heap(): it may grow the memory
-    return new Float32Array(this.heap(), ptr, n);
+    return new Float32Array(this.heap(), ptr, n).fill(0);
   }
 
   override dispose(): void {
@@ -206,9 +207,10 @@ export class WasmBackend extends ReferenceBackend {
     });
   }
 
+  /** Zeroed, as allocF32. */
   override allocBytes(n: number): Uint8Array {
     const ptr = this.allocKept(n); // before heap(): it may grow the memory
-    return new Uint8Array(this.heap(), ptr, n);
+    return new Uint8Array(this.heap(), ptr, n).fill(0);
   }
 
   override matmulQuantized(

@@ -118,6 +118,24 @@ for (const threads of [1, 2]) {
       wasm.free(new Float32Array(10)); // not in the heap: nothing to do
     });
 
+    test("arrays from allocF32 / allocBytes start zeroed, where a freed array or a call's scratch was", () => {
+      const used = wasm.allocF32(4096);
+      used.fill(7);
+      wasm.free(used);
+      assert.ok(wasm.allocF32(4096).every((v) => v === 0));
+      // a q8_0 matmul of plain arrays copies them into scratch above the heap top, then drops it
+      const [N, K] = [64, 256];
+      const w = Tensor.fromFloat32([N, K], randomF32(N * K, random)).to('q8_0').data as Uint8Array;
+      wasm.matmulQuantized(new Float32Array(N), randomF32(K, random), w, 'q8_0', 1, N, K);
+      assert.ok(wasm.allocBytes(w.length * 4).every((v) => v === 0));
+    });
+
+    if (wasm instanceof WasmBackend)
+      test('streamSum adds every element, the tail past a multiple of 16 included', () => {
+        for (const n of [0, 1, 15, 16, 17, 33, 1000])
+          assert.equal(wasm.streamSum(new Float32Array(n).fill(1)), n, `${n} ones`);
+      });
+
     test('decode batches: each row of a matmul of up to 11 rows equals that row alone, bit for bit (f32, q8_0, int4)', () => {
       const [N, K] = [37, 96];
       const wf = randomF32(N * K, random);

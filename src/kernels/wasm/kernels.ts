@@ -639,7 +639,9 @@ export function stream_sum_f32(p: usize, n: i32): f32 {
     s2 = f32x4.add(s2, ld(p, i + 8));
     s3 = f32x4.add(s3, ld(p, i + 12));
   }
-  return hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  let s = hsum(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  for (; i < n; i++) s += at(p, i);
+  return s;
 }
 
 // out[cols, rows] = a[rows, cols]ᵀ in 16 x 16 tiles
