@@ -1,4 +1,5 @@
 /** effml's library API: everything the CLI uses, for programs to import. */
+export { UserError } from './errors.js';
 export * from './tensor/index.js';
 export * from './formats/index.js';
 export * from './kernels/index.js';

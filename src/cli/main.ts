@@ -2,10 +2,7 @@
 /** The effml command line: a thin layer over the library. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { FormatError } from '../formats/errors.js';
-import { ModelConfigError } from '../llm/config.js';
-import { ContextOverflowError } from '../llm/kv-cache.js';
-import { TokenizerError } from '../tokenizer/tokenizer.js';
+import { UserError } from '../errors.js';
 import { registerBench } from './bench.js';
 import { registerChat } from './chat.js';
 import { registerCompress } from './compress.js';
@@ -56,8 +53,8 @@ registerCompress(program);
 registerEie(program);
 registerServe(program);
 
-/** Errors about the user's input: one line, no stack trace. */
-const USER_ERRORS = [FormatError, ModelConfigError, TokenizerError, ContextOverflowError, RangeError];
+/** Errors about the user's input: one line, no stack trace. (RangeError: until every check throws UserError.) */
+const USER_ERRORS = [UserError, RangeError];
 
 try {
   await program.parseAsync();

@@ -1,5 +1,7 @@
+import { UserError } from '../errors.js';
+
 /** A file that is not what it claims to be: names the file and what is wrong with it. */
-export class FormatError extends Error {
+export class FormatError extends UserError {
   readonly path: string;
   readonly reason: string;
 

@@ -157,6 +157,11 @@ export class WasmBackend extends ReferenceBackend {
     return new Float32Array(this.heap(), ptr, n).fill(0);
   }
 
+  /** Bytes of the heap held by live arrays from allocF32 / allocBytes (what a leak makes grow). */
+  bytesInUse(): number {
+    return this.top - HEAP_BASE - this.freeBlocks.reduce((sum, b) => sum + b.bytes, 0);
+  }
+
   override dispose(): void {
     this.pool?.dispose();
     this.pool = null;

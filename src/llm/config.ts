@@ -1,5 +1,6 @@
 /** The Llama-family architecture: one config for Llama 1/2/3, Mistral, Qwen2, SmolLM, TinyLlama and llama2.c models. */
 import type { RopeStyle } from '../kernels/backend.js';
+import { UserError } from '../errors.js';
 
 /** Llama 3's RoPE frequency scaling (rope_scaling.rope_type = "llama3"). */
 export interface Llama3RopeScaling {
@@ -31,7 +32,7 @@ export interface LlamaConfig {
 
 export const SUPPORTED_ARCHITECTURES = ['llama', 'mistral', 'qwen2'];
 
-export class ModelConfigError extends Error {
+export class ModelConfigError extends UserError {
   constructor(
     readonly path: string,
     reason: string,

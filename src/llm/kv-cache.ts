@@ -1,7 +1,8 @@
 import type { Backend } from '../kernels/backend.js';
 import type { LlamaConfig } from './config.js';
+import { UserError } from '../errors.js';
 
-export class ContextOverflowError extends Error {
+export class ContextOverflowError extends UserError {
   constructor(
     readonly limit: number,
     needed: number,

@@ -1,3 +1,4 @@
+import { UserError } from '../errors.js';
 /** One interface for every tokenizer effml reads: SentencePiece-style BPE (llama2.c, GGUF "llama") and Hugging Face tokenizer.json. */
 export interface Tokenizer {
   readonly vocabSize: number;
@@ -30,7 +31,7 @@ export interface StreamDecoder {
   push(id: number): string;
 }
 
-export class TokenizerError extends Error {
+export class TokenizerError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'TokenizerError';
