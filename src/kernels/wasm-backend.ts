@@ -72,10 +72,9 @@ const PARALLEL_MIN_MACS = 1 << 15;
 /** Weights larger than this come from DRAM, where one read stream per thread beats the 4-row tile (bench: kernels). */
 const STREAM_WEIGHT_BYTES = 16 << 20;
 /**
- * Where allocations start. The module has no data or stack of its own (runtime "stub", no static
- * data), but asc lays out its memory from address 0; the first MiB is kept clear of everything the
- * backend allocates so that a kernel writing through a null or small pointer corrupts nothing, and
- * the initial memory of 16 pages is one allocation-free MiB.
+ * Where allocations start: the module's static data (the tables of Math.sin / cos, about 1 KiB from
+ * address 1024) lies below, and the first MiB, the module's initial memory, is left to it with
+ * room to spare, so that a kernel writing through a null or small pointer hits no array.
  */
 const HEAP_BASE = 1 << 20;
 /**
