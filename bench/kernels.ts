@@ -7,6 +7,7 @@ import { ReferenceBackend, WasmBackend, defaultThreads } from '../src/kernels/in
 import { table } from '../src/cli/table.js';
 import { packInt4 } from '../src/quant/pack-int4.js';
 import { quantizeRTN } from '../src/quant/rtn.js';
+import { byteSizeOf } from '../src/tensor/dtype.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { secondsPerCall } from './timing.js';
 
@@ -56,7 +57,7 @@ function benchBatches(be: WasmBackend): BatchRow[] {
   const [K, N] = BATCH_SHAPE;
   const wf = be.allocF32(N * K);
   wf.set(Float32Array.from({ length: N * K }, () => Math.random() - 0.5));
-  const wq = be.allocBytes((N * K * 34) / 32);
+  const wq = be.allocBytes(byteSizeOf('q8_0', [N, K]));
   wq.set(Tensor.fromFloat32([N, K], wf).to('q8_0').data as Uint8Array);
   const q4 = quantizeRTN(wf, N, K, { bits: 4, groupSize: 128 });
   const inHeap = <T extends Float32Array | Uint8Array>(alloc: (n: number) => T, data: T): T => {

@@ -121,15 +121,10 @@ export interface Backend {
   matmulInt8(out: Float32Array, a: Float32Array, w: Int8Weights, M: number, N: number, K: number): void;
   /** out[N] = w[N, K] · x[K] */
   matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void;
-  dot(a: Float32Array, b: Float32Array): number;
 
   add(out: Float32Array, a: Float32Array, b: Float32Array): void;
   mul(out: Float32Array, a: Float32Array, b: Float32Array): void;
-  scale(out: Float32Array, a: Float32Array, s: number): void;
   silu(out: Float32Array, x: Float32Array): void;
-  /** tanh approximation, as GPT-2 */
-  gelu(out: Float32Array, x: Float32Array): void;
-  relu(out: Float32Array, x: Float32Array): void;
 
   /** per row of x[rows, dim]: x / sqrt(mean(x²) + eps) · weight */
   rmsnorm(
@@ -140,18 +135,6 @@ export interface Backend {
     dim: number,
     eps: number,
   ): void;
-  /** per row of x[rows, dim]: (x - mean) / sqrt(var + eps) · weight + bias */
-  layernorm(
-    out: Float32Array,
-    x: Float32Array,
-    weight: Float32Array,
-    bias: Float32Array,
-    rows: number,
-    dim: number,
-    eps: number,
-  ): void;
-  /** in place, per row of x[rows, cols], subtracting the row max first */
-  softmax(x: Float32Array, rows: number, cols: number): void;
   /**
    * In place on x[heads, headDim] at position pos: pair i turns by pos · invFreq[i], i < headDim / 2
    * (invFreq = theta^(-2i / headDim), or a scaled variant; see ropeInvFreq).
@@ -182,7 +165,6 @@ export interface Backend {
   ): void;
   /** out[i, :] = table[ids[i], :] */
   embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void;
-  argmax(x: Float32Array): number;
 
   /**
    * out[rows] = W a (+ bias) for an EIE layer, visiting only the non-zero a[j] (activation

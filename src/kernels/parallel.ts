@@ -1,23 +1,16 @@
 /**
- * The row-parallel jobs the thread pool runs, and the control block they are posted through: an
- * Int32Array over a SharedArrayBuffer that the main thread and the workers synchronize on with
- * Atomics (no message passing on the hot path).
+ * The control block the thread pool posts split ops through (see ops.ts): an Int32Array over a
+ * SharedArrayBuffer that the main thread and the workers synchronize on with Atomics (no message
+ * passing on the hot path). A job is the op's index in SPLIT_OPS, its row count, per-thread
+ * scratch stride and its arguments but the row range, which each thread cuts for itself.
  */
-import type { KernelExports } from './kernel-exports.js';
+import { MAX_SPLIT_ARGS, SPLIT_OPS, type KernelExports } from './ops.js';
 
-export const CTRL = { GEN: 0, DONE: 1, OP: 2, ROWS: 3, GRAIN: 4, ARGS: 5 } as const;
-export const CTRL_INTS = 24;
-export const OP = {
-  EXIT: 0,
-  MATVEC: 1,
-  MATVEC_STREAM: 2,
-  MATMUL: 3,
-  ATTENTION: 4,
-  MATMUL_Q8_0: 5,
-  MATMUL_INT4: 6,
-  EIE_SPMV: 7,
-  MATMUL_I8: 8,
-} as const;
+export const CTRL = { GEN: 0, DONE: 1, OP: 2, ROWS: 3, STRIDE: 4, ARGS: 5 } as const;
+/** big enough for every split op's arguments, by construction */
+export const CTRL_INTS = CTRL.ARGS + MAX_SPLIT_ARGS;
+/** the OP value that stops the workers */
+export const EXIT = -1;
 
 /** Rows [r0, r1) of `rows` for thread `index` of `threads`, cut at multiples of `grain` (a kernel's tile height). */
 export function sliceRows(rows: number, index: number, threads: number, grain: number): [number, number] {
@@ -26,96 +19,37 @@ export function sliceRows(rows: number, index: number, threads: number, grain: n
   return [cut(index), cut(index + 1)];
 }
 
+/** Posts a job; `args` as ops.positional gives them, the scratch argument the base of every thread's. */
+export function postJob(
+  ctrl: Int32Array,
+  op: number,
+  rows: number,
+  stride: number,
+  args: readonly number[],
+): void {
+  if (args.length > MAX_SPLIT_ARGS)
+    throw new RangeError(`${args.length} arguments overflow the control block`);
+  ctrl[CTRL.OP] = op;
+  ctrl[CTRL.ROWS] = rows;
+  ctrl[CTRL.STRIDE] = stride;
+  for (let i = 0; i < args.length; i++) ctrl[CTRL.ARGS + i] = args[i];
+}
+
+/** one argument array per op, reused: a decode step posts hundreds of jobs */
+const callArgs = SPLIT_OPS.map((p) => new Array<number>(p.args.length).fill(0));
+
 export function runSlice(k: KernelExports, ctrl: Int32Array, index: number, threads: number): void {
-  const [r0, r1] = sliceRows(ctrl[CTRL.ROWS], index, threads, ctrl[CTRL.GRAIN]);
+  const op = ctrl[CTRL.OP];
+  const plan = SPLIT_OPS[op];
+  const [r0, r1] = sliceRows(ctrl[CTRL.ROWS], index, threads, plan.grain);
   if (r0 >= r1) return;
-  const a = CTRL.ARGS;
-  switch (ctrl[CTRL.OP]) {
-    case OP.MATVEC:
-      k.matvec_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], r0, r1);
-      break;
-    case OP.MATVEC_STREAM:
-      k.matvec_stream_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], r0, r1);
-      break;
-    case OP.MATMUL:
-      k.matmul_f32(ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4], ctrl[a + 5], r0, r1);
-      break;
-    case OP.MATMUL_Q8_0: {
-      // args: out, aq, xq, xd, w, scratch (one stride per thread), stride, M, N, K
-      const scratch = ctrl[a + 5] + index * ctrl[a + 6];
-      k.matmul_q8_0(
-        ctrl[a],
-        ctrl[a + 1],
-        ctrl[a + 2],
-        ctrl[a + 3],
-        ctrl[a + 4],
-        scratch,
-        ctrl[a + 7],
-        ctrl[a + 8],
-        ctrl[a + 9],
-        r0,
-        r1,
-      );
-      break;
-    }
-    case OP.MATMUL_INT4: {
-      // args: out, a, xq, xd, sums, w, scales, zeros, scratch (one stride per thread), stride, M, N, K, groupSize
-      const scratch = ctrl[a + 8] + index * ctrl[a + 9];
-      const [out, act, xq, xd, sums, w, scales, zeros] = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ctrl[a + i]);
-      const [M, N, K, groupSize] = [10, 11, 12, 13].map((i) => ctrl[a + i]);
-      k.matmul_int4(out, act, xq, xd, sums, w, scales, zeros, scratch, M, N, K, groupSize, r0, r1);
-      break;
-    }
-    case OP.MATMUL_I8:
-      // args: out, xq, xs, w, ws, M, N, K
-      k.matmul_i8(
-        ctrl[a],
-        ctrl[a + 1],
-        ctrl[a + 2],
-        ctrl[a + 3],
-        ctrl[a + 4],
-        ctrl[a + 5],
-        ctrl[a + 6],
-        ctrl[a + 7],
-        r0,
-        r1,
-      );
-      break;
-    case OP.EIE_SPMV: {
-      // args: y, idx, val, nnz, pointers, peStart, entries, codebook, scratch (128 bytes per thread), acc, rows, cols, pes
-      const [y, idx, val, nnz, pointers, peStart, entries, codebook] = [0, 1, 2, 3, 4, 5, 6, 7].map(
-        (i) => ctrl[a + i],
-      );
-      const scratch = ctrl[a + 8] + index * 128;
-      const [acc, rows, cols, pes] = [9, 10, 11, 12].map((i) => ctrl[a + i]);
-      k.eie_spmv(
-        y,
-        idx,
-        val,
-        nnz,
-        pointers,
-        peStart,
-        entries,
-        codebook,
-        scratch,
-        acc,
-        rows,
-        cols,
-        pes,
-        r0,
-        r1,
-      );
-      break;
-    }
-    case OP.ATTENTION: {
-      // args: out, q, qs, keys, values, scores (one stride of scratch per thread), stride, T, pos0, heads, kvHeads, headDim, sinks
-      const scores = ctrl[a + 5] + index * ctrl[a + 6];
-      const [out, q, qs, keys, values] = [ctrl[a], ctrl[a + 1], ctrl[a + 2], ctrl[a + 3], ctrl[a + 4]];
-      const [T, pos0, heads, kvHeads, headDim, sinks] = [7, 8, 9, 10, 11, 12].map((i) => ctrl[a + i]);
-      k.attention_f32(out, q, qs, keys, values, scores, T, pos0, heads, kvHeads, headDim, sinks, r0, r1);
-      break;
-    }
-  }
+  const args = callArgs[op];
+  const n = args.length - 2;
+  for (let i = 0; i < n; i++) args[i] = ctrl[CTRL.ARGS + i];
+  if (plan.scratchAt >= 0) args[plan.scratchAt] += index * ctrl[CTRL.STRIDE];
+  args[n] = r0;
+  args[n + 1] = r1;
+  (k[plan.name] as (...a: number[]) => void)(...args);
 }
 
 /** Busy-waits a little before sleeping: a decode step posts jobs microseconds apart. */

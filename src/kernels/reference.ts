@@ -71,12 +71,6 @@ export class ReferenceBackend implements Backend {
     this.matmul(out, x, w, 1, N, K);
   }
 
-  dot(a: Float32Array, b: Float32Array): number {
-    let s = 0;
-    for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-    return s;
-  }
-
   add(out: Float32Array, a: Float32Array, b: Float32Array): void {
     for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
   }
@@ -85,24 +79,8 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i];
   }
 
-  scale(out: Float32Array, a: Float32Array, s: number): void {
-    for (let i = 0; i < out.length; i++) out[i] = a[i] * s;
-  }
-
   silu(out: Float32Array, x: Float32Array): void {
     for (let i = 0; i < out.length; i++) out[i] = x[i] / (1 + Math.exp(-x[i]));
-  }
-
-  gelu(out: Float32Array, x: Float32Array): void {
-    const c = Math.sqrt(2 / Math.PI);
-    for (let i = 0; i < out.length; i++) {
-      const v = x[i];
-      out[i] = 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v * v * v)));
-    }
-  }
-
-  relu(out: Float32Array, x: Float32Array): void {
-    for (let i = 0; i < out.length; i++) out[i] = x[i] > 0 ? x[i] : 0;
   }
 
   rmsnorm(
@@ -119,41 +97,6 @@ export class ReferenceBackend implements Backend {
       for (let i = 0; i < dim; i++) ss += x[o + i] * x[o + i];
       const scale = 1 / Math.sqrt(ss / dim + eps);
       for (let i = 0; i < dim; i++) out[o + i] = x[o + i] * scale * weight[i];
-    }
-  }
-
-  layernorm(
-    out: Float32Array,
-    x: Float32Array,
-    weight: Float32Array,
-    bias: Float32Array,
-    rows: number,
-    dim: number,
-    eps: number,
-  ): void {
-    for (let r = 0; r < rows; r++) {
-      const o = r * dim;
-      let mean = 0;
-      for (let i = 0; i < dim; i++) mean += x[o + i];
-      mean /= dim;
-      let variance = 0;
-      for (let i = 0; i < dim; i++) variance += (x[o + i] - mean) ** 2;
-      const scale = 1 / Math.sqrt(variance / dim + eps);
-      for (let i = 0; i < dim; i++) out[o + i] = (x[o + i] - mean) * scale * weight[i] + bias[i];
-    }
-  }
-
-  softmax(x: Float32Array, rows: number, cols: number): void {
-    for (let r = 0; r < rows; r++) {
-      const o = r * cols;
-      let max = -Infinity;
-      for (let i = 0; i < cols; i++) max = Math.max(max, x[o + i]);
-      let sum = 0;
-      for (let i = 0; i < cols; i++) {
-        x[o + i] = Math.exp(x[o + i] - max);
-        sum += x[o + i];
-      }
-      for (let i = 0; i < cols; i++) x[o + i] /= sum;
     }
   }
 
@@ -206,7 +149,7 @@ export class ReferenceBackend implements Backend {
           for (let i = 0; i < headDim; i++) dot += query[qo + i] * keys[j * kvDim + kvo + i];
           scores[j] = dot * scale;
         }
-        this.softmax(scores.subarray(0, n), 1, n);
+        softmax(scores, n);
         out.fill(0, qo, qo + headDim);
         for (let j = 0; j < n; j++)
           for (let i = 0; i < headDim; i++) out[qo + i] += scores[j] * values[j * kvDim + kvo + i];
@@ -222,12 +165,6 @@ export class ReferenceBackend implements Backend {
         throw new RangeError(`token id ${id} outside the vocabulary (${vocab})`);
       out.set(table.subarray(id * dim, (id + 1) * dim), i * dim);
     }
-  }
-
-  argmax(x: Float32Array): number {
-    let best = 0;
-    for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-    return best;
   }
 
   matmulInt8(out: Float32Array, a: Float32Array, w: Int8Weights, M: number, N: number, K: number): void {
@@ -279,6 +216,18 @@ export class ReferenceBackend implements Backend {
     const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
     out.set(Tensor.fromBytes(dtype, [n], bytes).toFloat32().subarray(0, n));
   }
+}
+
+/** x[0, n) = exp(x - max) / sum, in place. */
+function softmax(x: Float32Array, n: number): void {
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, x[i]);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    x[i] = Math.exp(x[i] - max);
+    sum += x[i];
+  }
+  for (let i = 0; i < n; i++) x[i] /= sum;
 }
 
 /** Activation rows to int8 with their scales, as matmulInt8 defines it (f32 arithmetic throughout). */

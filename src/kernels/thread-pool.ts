@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import type { KernelExports } from './kernel-exports.js';
-import { CTRL, CTRL_INTS, OP, runSlice, waitWhileEqual } from './parallel.js';
+import type { KernelExports } from './ops.js';
+import { CTRL, CTRL_INTS, EXIT, postJob, runSlice, waitWhileEqual } from './parallel.js';
 
 /**
  * Worker threads sharing one WASM memory. The calling thread is thread 0 and works too; a job
@@ -42,13 +42,10 @@ export class ThreadPool {
     return pool;
   }
 
-  /** Runs `op` over `rows` rows split across all threads in multiples of `grain`. */
-  run(op: number, rows: number, grain: number, args: readonly number[]): void {
+  /** Runs split op `op` (its index in SPLIT_OPS) over `rows` rows across all threads; see postJob. */
+  run(op: number, rows: number, stride: number, args: readonly number[]): void {
     const ctrl = this.ctrl;
-    ctrl[CTRL.OP] = op;
-    ctrl[CTRL.ROWS] = rows;
-    ctrl[CTRL.GRAIN] = grain;
-    args.forEach((v, i) => (ctrl[CTRL.ARGS + i] = v));
+    postJob(ctrl, op, rows, stride, args);
     Atomics.store(ctrl, CTRL.DONE, 0);
     Atomics.add(ctrl, CTRL.GEN, 1);
     Atomics.notify(ctrl, CTRL.GEN);
@@ -63,7 +60,7 @@ export class ThreadPool {
 
   dispose(): void {
     if (this.workers.length === 0) return;
-    this.ctrl[CTRL.OP] = OP.EXIT;
+    this.ctrl[CTRL.OP] = EXIT;
     Atomics.add(this.ctrl, CTRL.GEN, 1);
     Atomics.notify(this.ctrl, CTRL.GEN);
     this.workers = [];

@@ -1,15 +1,16 @@
 /**
- * The WASM SIMD backend: the kernels of wasm/kernels.ts over one shared WebAssembly.Memory, with
- * matmul and matvec split across a worker-thread pool. Arrays from allocF32 live in that memory
- * and are used in place; any other array is copied in (and results copied out) per call. Ops
- * without a hand-written kernel run the reference code directly on the heap views.
+ * The WASM SIMD backend: the AssemblyScript kernels of wasm/ over one shared WebAssembly.Memory,
+ * the matmuls, matvecs, attention and EIE split across a worker-thread pool (ops.ts describes how).
+ * Arrays from allocF32 / allocBytes live in that memory and are used in place; any other array is
+ * copied in (and results copied out) per call. WASM_PLACEMENT says where each Backend op runs.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { DType } from '../tensor/dtype.js';
-import { DTYPES } from '../tensor/dtype.js';
+import { DTYPES, byteSizeOf } from '../tensor/dtype.js';
 import {
   type AttentionShape,
+  type Backend,
   type EieWeights,
   type Int8Weights,
   type Int4Weights,
@@ -17,16 +18,64 @@ import {
   type RopeStyle,
   convOutSize,
 } from './backend.js';
-import { type KernelExports, instantiateKernels } from './kernel-exports.js';
-import { OP } from './parallel.js';
+import { instantiateKernels } from './kernel-exports.js';
+import {
+  type KernelExports,
+  type Layout,
+  SPLIT_INDEX,
+  SPLIT_OPS,
+  type SplitArgs,
+  type SplitOpName,
+  positional,
+  readLayout,
+} from './ops.js';
 import { ReferenceBackend, int4UsesQ8 } from './reference.js';
 import { ThreadPool } from './thread-pool.js';
 
+/** The Backend ops that compute (the rest allocate and free). */
+export type ComputeOp = Exclude<
+  keyof Backend,
+  'name' | 'threads' | 'allocF32' | 'allocBytes' | 'free' | 'dispose'
+>;
+
+/**
+ * Where each op runs on the WASM backend. An op stays TypeScript only where a kernel would not be
+ * faster; a change here is seen in test/kernels/kernels.test.ts.
+ */
+export const WASM_PLACEMENT = {
+  matmul: 'wasm',
+  matmulQuantized: 'wasm',
+  matmulInt4: 'wasm',
+  matmulInt8: 'wasm',
+  matvec: 'wasm',
+  add: 'wasm',
+  mul: 'wasm',
+  silu: 'wasm',
+  rmsnorm: 'wasm',
+  rope: 'wasm',
+  attention: 'wasm',
+  // one TypedArray.set (a memcpy) per token
+  embedding: 'typescript',
+  spmvEie: 'wasm',
+  transpose: 'wasm',
+  im2col: 'wasm',
+  col2im: 'wasm',
+  // f16, bf16, q8_0, q4_0, q4_1 in WASM; the plain types convert in TypeScript
+  dequantize: 'wasm',
+} as const satisfies Record<ComputeOp, 'wasm' | 'typescript'>;
+
 const PAGE = 65536;
+/** 4 GiB: wasm32 addresses, and the most pages a WebAssembly.Memory may have */
+const MAX_PAGES = 65536;
 /** Below this many multiply-adds a job is not worth waking the workers for. */
 const PARALLEL_MIN_MACS = 1 << 15;
 /** Weights larger than this come from DRAM, where one read stream per thread beats the 4-row tile (bench: kernels). */
 const STREAM_WEIGHT_BYTES = 16 << 20;
+/**
+ * Where allocations start: the module's static data (the tables of Math.sin / cos, about 1 KiB from
+ * address 1024) lies below, and the first MiB, the module's initial memory, is left to it with
+ * room to spare, so that a kernel writing through a null or small pointer hits no array.
+ */
 const HEAP_BASE = 1 << 20;
 /**
  * Q8_0 and int4 matmuls with fewer rows than these (decode, decode batches) take integer dot
@@ -35,6 +84,7 @@ const HEAP_BASE = 1 << 20;
  */
 const Q8_INTEGER_ROWS = 16;
 const INT4_INTEGER_ROWS = 12;
+/** a cache line: arrays and each thread's scratch never share one */
 const ALIGN = 64;
 
 type Typed = Float32Array | Uint8Array | Uint16Array | Uint32Array | Int8Array;
@@ -56,10 +106,13 @@ export function defaultThreads(): number {
   return Number.isInteger(env) && env > 0 ? env : availableParallelism();
 }
 
-export class WasmBackend extends ReferenceBackend {
-  override readonly name = 'wasm';
-  override readonly threads: number;
+export class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  readonly threads: number;
   readonly kernels: KernelExports;
+  private readonly layout: Layout;
+  /** the TypeScript code of the ops WASM_PLACEMENT keeps in TypeScript */
+  private readonly typescript = new ReferenceBackend();
   private readonly memory: WebAssembly.Memory;
   private readonly heapBuffers = new WeakSet<ArrayBufferLike>();
   private top = HEAP_BASE;
@@ -68,9 +121,9 @@ export class WasmBackend extends ReferenceBackend {
   private pool: ThreadPool | null = null;
 
   private constructor(memory: WebAssembly.Memory, kernels: KernelExports, threads: number) {
-    super();
     this.memory = memory;
     this.kernels = kernels;
+    this.layout = readLayout(kernels);
     this.threads = threads;
   }
 
@@ -79,18 +132,18 @@ export class WasmBackend extends ReferenceBackend {
     if (!Number.isInteger(threads) || threads < 1)
       throw new RangeError(`threads must be a positive integer, got ${threads}`);
     const module = kernelModule();
-    const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE, maximum: 65536, shared: true });
+    const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE, maximum: MAX_PAGES, shared: true });
     const kernels = instantiateKernels(module, memory);
     const backend = new WasmBackend(memory, kernels, threads);
     if (threads > 1) backend.pool = await ThreadPool.create(module, memory, kernels, threads);
     return backend;
   }
-
   /** Reserves `bytes` in the shared heap and returns the address. */
   private alloc(bytes: number): number {
     const ptr = Math.ceil(this.top / ALIGN) * ALIGN;
     const end = ptr + bytes;
-    if (end > 2 ** 32) throw new RangeError(`WASM heap exhausted: ${end} bytes needed, 4 GiB is the limit`);
+    if (end > MAX_PAGES * PAGE)
+      throw new RangeError(`WASM heap exhausted: ${end} bytes needed, 4 GiB is the limit`);
     const have = this.memory.buffer.byteLength;
     if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
     this.top = end;
@@ -121,7 +174,7 @@ export class WasmBackend extends ReferenceBackend {
     return ptr;
   }
 
-  override free(a: Float32Array | Uint8Array): void {
+  free(a: Float32Array | Uint8Array): void {
     if (!this.heapBuffers.has(a.buffer) || a.byteLength === 0) return; // not in the heap: the garbage collector's
     const ptr = a.byteOffset;
     const bytes = Math.ceil(a.byteLength / ALIGN) * ALIGN;
@@ -152,7 +205,7 @@ export class WasmBackend extends ReferenceBackend {
   }
 
   /** Zeroed, as a new Float32Array is: the block may hold a freed array or an earlier call's scratch. */
-  override allocF32(n: number): Float32Array {
+  allocF32(n: number): Float32Array {
     const ptr = this.allocKept(n * 4); // before heap(): it may grow the memory
     return new Float32Array(this.heap(), ptr, n).fill(0);
   }
@@ -162,7 +215,7 @@ export class WasmBackend extends ReferenceBackend {
     return this.top - HEAP_BASE - this.freeBlocks.reduce((sum, b) => sum + b.bytes, 0);
   }
 
-  override dispose(): void {
+  dispose(): void {
     this.pool?.dispose();
     this.pool = null;
   }
@@ -193,32 +246,47 @@ export class WasmBackend extends ReferenceBackend {
     }
   }
 
-  override matmul(
-    out: Float32Array,
-    a: Float32Array,
-    w: Float32Array,
-    M: number,
-    N: number,
-    K: number,
-  ): void {
+  /**
+   * Runs split op `name` (inside withPointers: its scratch is taken above the heap top): across the
+   * pool when `parallel` and there is one, else on this thread over all rows.
+   */
+  private split<N extends SplitOpName>(name: N, args: SplitArgs<N>, parallel: boolean): void {
+    const op = SPLIT_INDEX[name];
+    const plan = SPLIT_OPS[op];
+    const named = args as Record<string, number>;
+    const list = positional(plan, named);
+    const rows = named[plan.rows];
+    const threads = parallel && this.pool ? this.threads : 1;
+    let stride = 0;
+    if (plan.scratchBytes) {
+      stride = Math.ceil(plan.scratchBytes(named, this.layout) / ALIGN) * ALIGN;
+      list[plan.scratchAt] = this.alloc(stride * threads);
+    }
+    if (threads > 1 && this.pool) this.pool.run(op, rows, stride, list);
+    else (this.kernels[name] as (...a: number[]) => void)(...list, 0, rows);
+  }
+
+  matmul(out: Float32Array, a: Float32Array, w: Float32Array, M: number, N: number, K: number): void {
     checkLength('matmul out', out, M * N);
     checkLength('matmul a', a, M * K);
     checkLength('matmul w', w, N * K);
     if (M === 1) return this.matvec(out, w, a, N, K);
-    this.withPointers((p) => {
-      const args = [p(out, true), p(a), p(w), M, N, K];
-      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL, N, 4, args);
-      else this.kernels.matmul_f32(args[0], args[1], args[2], M, N, K, 0, N);
-    });
+    this.withPointers((p) =>
+      this.split(
+        'matmul_f32',
+        { out: p(out, true), a: p(a), w: p(w), M, N, K },
+        M * N * K >= PARALLEL_MIN_MACS,
+      ),
+    );
   }
 
   /** Zeroed, as allocF32. */
-  override allocBytes(n: number): Uint8Array {
+  allocBytes(n: number): Uint8Array {
     const ptr = this.allocKept(n); // before heap(): it may grow the memory
     return new Uint8Array(this.heap(), ptr, n).fill(0);
   }
 
-  override matmulQuantized(
+  matmulQuantized(
     out: Float32Array,
     a: Float32Array,
     w: Uint8Array,
@@ -227,36 +295,33 @@ export class WasmBackend extends ReferenceBackend {
     N: number,
     K: number,
   ): void {
-    if (dtype !== 'q8_0' || K % 32 !== 0)
-      throw new RangeError('matmulQuantized supports q8_0 with K a multiple of 32');
+    const { blockSize } = DTYPES.q8_0;
+    if (dtype !== 'q8_0' || K % blockSize !== 0)
+      throw new RangeError(`matmulQuantized supports q8_0 with K a multiple of ${blockSize}`);
     checkLength('matmulQuantized out', out, M * N);
     checkLength('matmulQuantized a', a, M * K);
-    checkLength('matmulQuantized w', w, (N * K * 34) / 32);
+    checkLength('matmulQuantized w', w, byteSizeOf('q8_0', [N, K]));
+    const parallel = M * N * K >= PARALLEL_MIN_MACS;
     this.withPointers((p) => {
       const [po, pa, pw] = [p(out, true), p(a), p(w)];
-      const xq = this.alloc(M * K * 2);
-      const xd = this.alloc((M * K) / 8);
-      // prefill: the quantized activations back in f32 for the f32 tile kernel
-      const direct = M < Q8_INTEGER_ROWS; // dot products from the quantized weights
-      const aq = direct ? 0 : this.alloc(M * K * 4);
-      this.kernels.quantize_act_q8(pa, xq, xd, aq, 0, M * K);
-      const threads = this.pool ? this.threads : 1;
-      const stride = direct ? 0 : 4 * K * 4; // four dequantized weight rows per thread
-      const scratch = this.alloc(stride * threads);
-      const args = [po, aq, xq, xd, pw, scratch, stride, M, N, K];
-      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_Q8_0, N, 4, args);
-      else this.kernels.matmul_q8_0(po, aq, xq, xd, pw, scratch, M, N, K, 0, N);
+      if (M < Q8_INTEGER_ROWS) {
+        const { xq, xd } = this.q8Activations(M * K);
+        this.kernels.quantize_q8(pa, xq, xd, M * K);
+        this.split('matmul_q8_0_q8', { out: po, w: pw, xq, xd, M, N, K }, parallel);
+      } else {
+        const aq = this.alloc(M * K * 4);
+        this.kernels.round_trip_q8(pa, aq, M * K);
+        this.split('matmul_tiled_q8_0_f32', { out: po, a: aq, w: pw, M, N, K }, parallel);
+      }
     });
   }
 
-  override matmulInt4(
-    out: Float32Array,
-    a: Float32Array,
-    w: Int4Weights,
-    M: number,
-    N: number,
-    K: number,
-  ): void {
+  /** Scratch for n activations as q8 blocks: q (i16) and one f32 scale per block. */
+  private q8Activations(n: number): { xq: number; xd: number } {
+    return { xq: this.alloc(n * 2), xd: this.alloc((n / this.layout.QK) * 4) };
+  }
+
+  matmulInt4(out: Float32Array, a: Float32Array, w: Int4Weights, M: number, N: number, K: number): void {
     const g = w.groupSize;
     const groups = Math.ceil(K / g);
     checkLength('matmulInt4 out', out, M * N);
@@ -266,97 +331,68 @@ export class WasmBackend extends ReferenceBackend {
     checkLength('matmulInt4 zeros', w.zeros, N * groups);
     if (!(g > 0 && g % 2 === 0) && g !== K)
       throw new RangeError(`int4 group size must be even (or the whole row), got ${g}`);
+    const parallel = M * N * K >= PARALLEL_MIN_MACS;
     this.withPointers((p) => {
       const pa = p(a);
-      const threads = this.pool ? this.threads : 1;
       const q8 = int4UsesQ8(K, g);
-      const direct = M < INT4_INTEGER_ROWS; // dot products from the packed weights
-      const stride = direct ? 0 : 4 * K * 4; // four dequantized weight rows per thread
-      const scratch = direct ? 0 : this.alloc(stride * threads);
-      let [act, xq, xd, sums] = [pa, 0, 0, 0];
-      if (q8) {
-        // activations as q8 blocks (integer dot products), and back in f32 for the prefill path
-        xq = this.alloc(M * K * 2);
-        xd = this.alloc((M * K) / 8);
-        sums = this.alloc((M * K) / 8);
-        act = direct ? pa : this.alloc(M * K * 4);
-        this.kernels.quantize_act_q8(pa, xq, xd, direct ? 0 : act, sums, M * K);
-      } else if (direct) {
-        // f32 decode: the sum of each group of each activation row (zero points factor out)
-        sums = this.alloc(M * groups * 4);
-        const view = new Float32Array(this.heap(), sums, M * groups);
+      const weights = { out: p(out, true), w: p(w.packed), scales: p(w.scales), zeros: p(w.zeros) };
+      const shape = { M, N, K, groupSize: g };
+      if (M >= INT4_INTEGER_ROWS) {
+        // prefill: the activations as the decode kernels see them, through q8 and back when they quantize
+        let act = pa;
+        if (q8) {
+          act = this.alloc(M * K * 4);
+          this.kernels.round_trip_q8(pa, act, M * K);
+        }
+        this.split('matmul_tiled_int4_f32', { ...weights, ...shape, a: act }, parallel);
+      } else if (q8) {
+        const { xq, xd } = this.q8Activations(M * K);
+        const qsum = this.alloc((M * K * 4) / this.layout.QK);
+        this.kernels.quantize_q8_sums(pa, xq, xd, qsum, M * K);
+        this.split('matmul_int4_q8', { ...weights, ...shape, xq, xd, qsum }, parallel);
+      } else {
+        // the sum of each group of each activation row (the zero points factor out)
+        const asum = this.alloc(M * groups * 4);
+        const view = new Float32Array(this.heap(), asum, M * groups);
         for (let m = 0; m < M; m++)
           for (let gi = 0; gi < groups; gi++) {
             let t = 0;
             for (let c = gi * g; c < Math.min((gi + 1) * g, K); c++) t += a[m * K + c];
             view[m * groups + gi] = t;
           }
+        this.split('matmul_int4_f32', { ...weights, ...shape, a: pa, asum }, parallel);
       }
-      const args = [
-        p(out, true),
-        act,
-        xq,
-        xd,
-        sums,
-        p(w.packed),
-        p(w.scales),
-        p(w.zeros),
-        scratch,
-        stride,
-        M,
-        N,
-        K,
-        g,
-      ];
-      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_INT4, N, 4, args);
-      else
-        this.kernels.matmul_int4(
-          args[0],
-          act,
-          xq,
-          xd,
-          sums,
-          args[5],
-          args[6],
-          args[7],
-          scratch,
-          M,
-          N,
-          K,
-          g,
-          0,
-          N,
-        );
     });
   }
 
-  override matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void {
+  matvec(out: Float32Array, w: Float32Array, x: Float32Array, N: number, K: number): void {
     checkLength('matvec out', out, N);
     checkLength('matvec w', w, N * K);
     checkLength('matvec x', x, K);
-    this.withPointers((p) => {
-      const args = [p(out, true), p(w), p(x), K];
-      const streaming = N * K * 4 > STREAM_WEIGHT_BYTES;
-      if (this.pool && N * K >= PARALLEL_MIN_MACS)
-        this.pool.run(streaming ? OP.MATVEC_STREAM : OP.MATVEC, N, 4, args);
-      else
-        (streaming ? this.kernels.matvec_stream_f32 : this.kernels.matvec_f32)(
-          args[0],
-          args[1],
-          args[2],
-          K,
-          0,
-          N,
-        );
-    });
+    const kernel = N * K * 4 > STREAM_WEIGHT_BYTES ? 'matvec_stream_f32' : 'matvec_f32';
+    this.withPointers((p) =>
+      this.split(kernel, { out: p(out, true), w: p(w), x: p(x), K, N }, N * K >= PARALLEL_MIN_MACS),
+    );
   }
 
-  override dot(a: Float32Array, b: Float32Array): number {
-    checkLength('dot b', b, a.length);
-    return this.withPointers((p) => this.kernels.dot_f32(p(a), p(b), a.length));
+  add(out: Float32Array, a: Float32Array, b: Float32Array): void {
+    checkLength('add a', a, out.length);
+    checkLength('add b', b, out.length);
+    this.withPointers((p) => this.kernels.add_f32(p(out, true), p(a), p(b), out.length));
   }
 
-  override rmsnorm(
+  mul(out: Float32Array, a: Float32Array, b: Float32Array): void {
+    checkLength('mul a', a, out.length);
+    checkLength('mul b', b, out.length);
+    this.withPointers((p) => this.kernels.mul_f32(p(out, true), p(a), p(b), out.length));
+  }
+
+  silu(out: Float32Array, x: Float32Array): void {
+    checkLength('silu x', x, out.length);
+    this.withPointers((p) => this.kernels.silu_f32(p(out, true), p(x), out.length));
+  }
+
+  rmsnorm(
     out: Float32Array,
     x: Float32Array,
     weight: Float32Array,
@@ -370,18 +406,7 @@ export class WasmBackend extends ReferenceBackend {
     this.withPointers((p) => this.kernels.rmsnorm_f32(p(out, true), p(x), p(weight), rows, dim, eps));
   }
 
-  override silu(out: Float32Array, x: Float32Array): void {
-    checkLength('silu x', x, out.length);
-    this.withPointers((p) => this.kernels.silu_f32(p(out, true), p(x), out.length));
-  }
-
-  override softmax(x: Float32Array, rows: number, cols: number): void {
-    checkLength('softmax x', x, rows * cols);
-    if (cols === 0) return;
-    this.withPointers((p) => this.kernels.softmax_f32(p(x, true), rows, cols));
-  }
-
-  override rope(
+  rope(
     x: Float32Array,
     heads: number,
     headDim: number,
@@ -396,7 +421,7 @@ export class WasmBackend extends ReferenceBackend {
     );
   }
 
-  override attention(
+  attention(
     out: Float32Array,
     q: Float32Array,
     keys: Float32Array,
@@ -404,29 +429,29 @@ export class WasmBackend extends ReferenceBackend {
     s: AttentionShape,
     qSink?: Float32Array,
   ): void {
-    const { tokens, pos0, heads, kvHeads, headDim } = s;
+    const { tokens: T, pos0, heads, kvHeads, headDim } = s;
     const sinks = s.sinks ?? 0;
-    const n = pos0 + tokens;
-    checkLength('attention out', out, tokens * heads * headDim);
-    checkLength('attention q', q, tokens * heads * headDim);
+    const n = pos0 + T;
+    checkLength('attention out', out, T * heads * headDim);
+    checkLength('attention q', q, T * heads * headDim);
     checkLength('attention keys', keys, n * kvHeads * headDim);
     checkLength('attention values', values, n * kvHeads * headDim);
     if (heads % kvHeads !== 0) throw new RangeError(`heads ${heads} is not a multiple of kvHeads ${kvHeads}`);
-    if (sinks > 0) checkLength('attention qSink', qSink ?? [], tokens * heads * headDim);
+    if (sinks > 0) checkLength('attention qSink', qSink ?? [], T * heads * headDim);
     this.withPointers((p) => {
-      const threads = this.pool ? this.threads : 1;
-      const stride = Math.ceil(n / 16) * 64; // bytes of score scratch per thread, cache-line aligned
-      const scores = this.alloc(stride * threads);
       const pq = p(q);
-      const args = [p(out, true), pq, qSink && sinks > 0 ? p(qSink) : pq, p(keys), p(values), scores, stride];
-      const dims = [tokens, pos0, heads, kvHeads, headDim, sinks] as const;
-      if (this.pool && tokens * n * heads * headDim >= PARALLEL_MIN_MACS)
-        this.pool.run(OP.ATTENTION, heads, 1, [...args, ...dims]);
-      else this.kernels.attention_f32(args[0], args[1], args[2], args[3], args[4], scores, ...dims, 0, heads);
+      const qs = qSink && sinks > 0 ? p(qSink) : pq;
+      const [pout, pk, pv] = [p(out, true), p(keys), p(values)];
+      const args = { out: pout, q: pq, qs, keys: pk, values: pv, T, pos0, heads, kvHeads, headDim, sinks };
+      this.split('attention_f32', args, T * n * heads * headDim >= PARALLEL_MIN_MACS);
     });
   }
 
-  override dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void {
+  embedding(out: Float32Array, table: Float32Array, ids: ArrayLike<number>, dim: number): void {
+    this.typescript.embedding(out, table, ids, dim);
+  }
+
+  dequantize(out: Float32Array, src: Uint8Array | Uint16Array, dtype: DType, n: number): void {
     const { blockSize, bytes } = DTYPES[dtype];
     checkLength('dequantize out', out, n);
     if (n % blockSize !== 0) throw new RangeError(`${n} elements is not a whole number of ${dtype} blocks`);
@@ -435,42 +460,36 @@ export class WasmBackend extends ReferenceBackend {
         `dequantize src has ${src.byteLength} bytes, ${n} ${dtype} need ${(n / blockSize) * bytes}`,
       );
     const k = this.kernels;
-    const kernel = {
-      f16: () => k.dequantize_f16,
-      bf16: () => k.dequantize_bf16,
-      q8_0: () => k.dequantize_q8_0,
-      q4_0: () => k.dequantize_q4_0,
-      q4_1: () => k.dequantize_q4_1,
-    }[dtype as 'f16'];
-    if (!kernel) return super.dequantize(out, src, dtype, n);
-    this.withPointers((p) => kernel()(p(out, true), p(src), n / blockSize));
+    const kernels: Partial<Record<DType, (dst: number, src: number, count: number) => void>> = {
+      f16: k.dequantize_f16,
+      bf16: k.dequantize_bf16,
+      q8_0: k.dequantize_q8_0,
+      q4_0: k.dequantize_q4_0,
+      q4_1: k.dequantize_q4_1,
+    };
+    const kernel = kernels[dtype];
+    // the plain types are a conversion, not a decoding
+    if (!kernel) return this.typescript.dequantize(out, src, dtype, n);
+    this.withPointers((p) => kernel(p(out, true), p(src), n / blockSize));
   }
 
-  override matmulInt8(
-    out: Float32Array,
-    a: Float32Array,
-    w: Int8Weights,
-    M: number,
-    N: number,
-    K: number,
-  ): void {
+  matmulInt8(out: Float32Array, a: Float32Array, w: Int8Weights, M: number, N: number, K: number): void {
     checkLength('matmulInt8 out', out, M * N);
     checkLength('matmulInt8 a', a, M * K);
     checkLength('matmulInt8 q', w.q, N * K);
     checkLength('matmulInt8 scales', w.scales, N);
-    const mode = w.act === 'token' ? 0 : w.act === 'tensor' ? 1 : 2;
     this.withPointers((p) => {
-      const [po, pq, ps] = [p(out, true), p(w.q), p(w.scales)];
+      const [po, pq, ps, pa] = [p(out, true), p(w.q), p(w.scales), p(a)];
       const xq = this.alloc(M * K * 2);
       const xs = this.alloc(M * 4);
-      this.kernels.quantize_rows_i8(p(a), xq, xs, M, K, mode, typeof w.act === 'number' ? w.act : 0);
-      const args = [po, xq, xs, pq, ps, M, N, K];
-      if (this.pool && M * N * K >= PARALLEL_MIN_MACS) this.pool.run(OP.MATMUL_I8, N, 4, args);
-      else this.kernels.matmul_i8(po, xq, xs, pq, ps, M, N, K, 0, N);
+      if (w.act === 'token') this.kernels.quantize_i8_per_token(pa, xq, xs, M, K);
+      else if (w.act === 'tensor') this.kernels.quantize_i8_per_tensor(pa, xq, xs, M, K);
+      else this.kernels.quantize_i8_static(pa, xq, xs, M, K, w.act);
+      this.split('matmul_i8_i8', { out: po, xq, xs, w: pq, ws: ps, M, N, K }, M * N * K >= PARALLEL_MIN_MACS);
     });
   }
 
-  override spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void {
+  spmvEie(out: Float32Array, w: EieWeights, a: Float32Array, bias: Float32Array | null): void {
     const { rows, cols, pes } = w;
     checkLength('spmvEie out', out, rows);
     checkLength('spmvEie a', a, cols);
@@ -484,30 +503,38 @@ export class WasmBackend extends ReferenceBackend {
       const y = p(out, true);
       const [idx, val] = [this.alloc(cols * 4), this.alloc(cols * 4)];
       const nnz = this.kernels.nonzeros_f32(p(a), cols, idx, val);
-      const scratch = this.alloc(128 * this.threads);
-      const acc = this.alloc(rows * 4);
-      const args = [y, idx, val, nnz, p(w.pointers), p(w.peStart), p(w.entries), p(w.codebook), scratch, acc];
-      const [pw, ps, pe, pc] = args.slice(4, 8);
-      if (this.pool && pes > 1 && w.entries.length >= PARALLEL_MIN_MACS)
-        this.pool.run(OP.EIE_SPMV, pes, 1, [...args, rows, cols, pes]);
-      else this.kernels.eie_spmv(y, idx, val, nnz, pw, ps, pe, pc, scratch, acc, rows, cols, pes, 0, pes);
+      const args = {
+        y,
+        idx,
+        val,
+        nnz,
+        pointers: p(w.pointers),
+        peStart: p(w.peStart),
+        entries: p(w.entries),
+        codebook: p(w.codebook),
+        acc: this.alloc(rows * 4),
+        rows,
+        cols,
+        pes,
+      };
+      this.split('eie_spmv', args, pes > 1 && w.entries.length >= PARALLEL_MIN_MACS);
     });
   }
 
-  override transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
+  transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
     checkLength('transpose out', out, rows * cols);
     checkLength('transpose a', a, rows * cols);
     this.withPointers((p) => this.kernels.transpose_f32(p(out, true), p(a), rows, cols));
   }
 
-  override im2col(cols: Float32Array, x: Float32Array, s: PatchShape): void {
+  im2col(cols: Float32Array, x: Float32Array, s: PatchShape): void {
     const [inSize, colsSize, args] = patchArgs(s);
     checkLength('im2col x', x, inSize);
     checkLength('im2col cols', cols, colsSize);
     this.withPointers((p) => this.kernels.im2col_f32(p(cols, true), p(x), ...args));
   }
 
-  override col2im(dx: Float32Array, cols: Float32Array, s: PatchShape): void {
+  col2im(dx: Float32Array, cols: Float32Array, s: PatchShape): void {
     const [inSize, colsSize, args] = patchArgs(s);
     checkLength('col2im dx', dx, inSize);
     checkLength('col2im cols', cols, colsSize);

@@ -1,4 +1,4 @@
-/** Every WASM kernel against the reference backend, on random inputs and awkward shapes, 1 and 2 threads. */
+/** Every WASM kernel against the reference backend, on random inputs at awkward and real model shapes, 1 and 2 threads. */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
@@ -73,6 +73,7 @@ for (const threads of [1, 2]) {
         [15, 20, 96],
         [17, 64, 2048],
         [64, 130, 576],
+        [2, 2048, 5632], // TinyLlama's w2 in a decode batch
       ]) {
         const a = randomF32(M * K, random);
         const w = Tensor.fromFloat32([N, K], randomF32(N * K, random)).to('q8_0').data as Uint8Array;
@@ -81,8 +82,18 @@ for (const threads of [1, 2]) {
         wasm.matmulQuantized(o, a, w, 'q8_0', M, N, K);
         close(o, e, 2e-6 * Math.sqrt(K), `q8_0 ${M}x${N}x${K}`);
       }
-      assert.throws(() =>
-        wasm.matmulQuantized(new Float32Array(1), new Float32Array(33), new Uint8Array(34), 'q8_0', 1, 1, 33),
+      assert.throws(
+        () =>
+          wasm.matmulQuantized(
+            new Float32Array(1),
+            new Float32Array(33),
+            new Uint8Array(34),
+            'q8_0',
+            1,
+            1,
+            33,
+          ),
+        /matmulQuantized supports q8_0 with K a multiple of 32/,
       );
     });
 
@@ -114,7 +125,7 @@ for (const threads of [1, 2]) {
       }
       assert.equal(wasm.allocF32(1).buffer.byteLength, heapBytes); // the heap never grew after round 0
       wasm.free(d);
-      assert.throws(() => wasm.free(d), RangeError);
+      assert.throws(() => wasm.free(d), /free: the array was already freed/);
       wasm.free(new Float32Array(10)); // not in the heap: nothing to do
     });
 
@@ -170,6 +181,8 @@ for (const threads of [1, 2]) {
         [15, 20, 64, 64],
         [17, 40, 200, 32],
         [64, 130, 576, 128],
+        [3, 2048, 5632, 128], // TinyLlama's w2 in a decode batch
+        [12, 576, 1536, 64], // SmolLM2's w2, the first prefill row count
       ]) {
         const a = randomF32(M * K, random);
         const qm = quantizeRTN(randomF32(N * K, random), N, K, { bits: 4, groupSize });
@@ -179,9 +192,27 @@ for (const threads of [1, 2]) {
         wasm.matmulInt4(o, a, w, M, N, K);
         close(o, e, 2e-6 * Math.sqrt(K), `int4 ${M}x${N}x${K} g${groupSize}`);
         // against the f32 product of the dequantized weights: exact, or within q8 activation rounding
-        ref.matmul(d, a, dequantizeGroups(qm), M, N, K);
-        const tol = int4UsesQ8(K, groupSize) ? 0.03 * Math.sqrt(K / 32) : 1e-6 * Math.sqrt(K);
-        close(e, d, tol, `int4 reference vs dequantized ${M}x${N}x${K}`);
+        // (each activation moves by at most half its block's step d = max|a| / 127)
+        const wd = dequantizeGroups(qm);
+        ref.matmul(d, a, wd, M, N, K);
+        const q8 = int4UsesQ8(K, groupSize);
+        for (let m = 0; m < M; m++)
+          for (let n = 0; n < N; n++) {
+            let bound = 1e-6 * Math.sqrt(K);
+            for (let b = 0; q8 && b < K / 32; b++) {
+              let [amax, wsum] = [0, 0];
+              for (let k = b * 32; k < b * 32 + 32; k++) {
+                amax = Math.max(amax, Math.abs(a[m * K + k]));
+                wsum += Math.abs(wd[n * K + k]);
+              }
+              bound += (amax / 127 / 2) * wsum * (1 + 1e-5);
+            }
+            const err = Math.abs(e[m * N + n] - d[m * N + n]);
+            assert.ok(
+              err <= bound,
+              `int4 reference vs dequantized ${M}x${N}x${K} [${m}, ${n}]: ${err} > ${bound}`,
+            );
+          }
       }
     });
 
@@ -224,17 +255,13 @@ for (const threads of [1, 2]) {
       }
     });
 
-    test('dot, rmsnorm, softmax, rope match the reference', () => {
-      for (const n of [1, 3, 4, 15, 16, 17, 64, 1000]) {
-        const a = randomF32(n, random);
-        const b = randomF32(n, random);
-        assert.ok(Math.abs(wasm.dot(a, b) - ref.dot(a, b)) < 1e-5 * Math.sqrt(n), `dot ${n}`);
-      }
+    test('rmsnorm and rope match the reference', () => {
       for (const [rows, dim] of [
         [1, 1],
         [1, 64],
         [3, 7],
         [4, 576],
+        [5, 2048],
       ]) {
         const x = randomF32(rows * dim, random, 3);
         const weight = randomF32(dim, random);
@@ -242,11 +269,6 @@ for (const threads of [1, 2]) {
         ref.rmsnorm(e, x, weight, rows, dim, 1e-5);
         wasm.rmsnorm(o, x, weight, rows, dim, 1e-5);
         close(o, e, 1e-5, `rmsnorm ${rows}x${dim}`);
-        const s1 = randomF32(rows * dim, random, 20);
-        const s2 = s1.slice();
-        ref.softmax(s1, rows, dim);
-        wasm.softmax(s2, rows, dim);
-        close(s2, s1, 1e-6, `softmax ${rows}x${dim}`);
       }
       for (const style of ['adjacent', 'halves'] as const)
         for (const [heads, headDim, pos] of [
@@ -301,29 +323,37 @@ for (const threads of [1, 2]) {
       }
     });
 
-    test('element-wise ops, embedding and argmax agree with the reference', () => {
-      const x = randomF32(37, random, 4);
-      const y = randomF32(37, random);
-      for (const op of ['silu', 'gelu', 'relu'] as const) {
-        const [e, o] = [new Float32Array(37), new Float32Array(37)];
-        ref[op](e, x);
-        wasm[op](o, x);
-        close(o, e, 1e-6, op);
+    test('add, mul and silu match the reference exactly or within 1e-6; embedding copies rows', () => {
+      // 5632: TinyLlama's hidden size; 37 and 3: tails past a multiple of 4
+      for (const n of [1, 3, 37, 576, 5632]) {
+        const x = randomF32(n, random, 4);
+        const y = randomF32(n, random);
+        for (const op of ['add', 'mul'] as const) {
+          const [e, o] = [new Float32Array(n), new Float32Array(n)];
+          ref[op](e, x, y);
+          wasm[op](o, x, y);
+          assert.deepEqual(o, e, `${op} ${n}`);
+        }
+        const [e, o] = [new Float32Array(n), new Float32Array(n)];
+        ref.silu(e, x);
+        wasm.silu(o, x);
+        close(o, e, 1e-6, `silu ${n}`);
+        // in place, as the model's residual add and SwiGLU product run
+        const inPlace = wasm.allocF32(n);
+        inPlace.set(x);
+        wasm.add(inPlace, inPlace, y);
+        assert.deepEqual(
+          inPlace,
+          Float32Array.from(x, (v, i) => v + y[i]),
+          `add in place ${n}`,
+        );
+        wasm.free(inPlace);
       }
-      const sum = new Float32Array(37);
-      wasm.add(sum, x, y);
-      close(
-        sum,
-        x.map((v, i) => v + y[i]),
-        1e-6,
-        'add',
-      );
       const table = randomF32(10 * 4, random);
       const emb = new Float32Array(8);
       wasm.embedding(emb, table, [3, 9], 4);
       assert.deepEqual([...emb], [...table.subarray(12, 16), ...table.subarray(36, 40)]);
       assert.throws(() => wasm.embedding(emb, table, [10], 4), /outside the vocabulary/);
-      assert.equal(wasm.argmax(Float32Array.from([1, 5, -2, 5])), 1);
     });
 
     test('transpose, im2col and col2im agree with the reference; col2im is the adjoint of im2col', () => {
@@ -371,12 +401,12 @@ for (const threads of [1, 2]) {
     test('shape mismatches are RangeErrors, not reads outside the arrays', () => {
       assert.throws(
         () => wasm.matmul(new Float32Array(4), new Float32Array(4), new Float32Array(3), 2, 2, 2),
-        RangeError,
+        { name: 'RangeError', message: 'matmul w has 3 elements, needs 4' },
       );
-      assert.throws(
-        () => wasm.matvec(new Float32Array(1), new Float32Array(4), new Float32Array(2), 2, 2),
-        RangeError,
-      );
+      assert.throws(() => wasm.matvec(new Float32Array(1), new Float32Array(4), new Float32Array(2), 2, 2), {
+        name: 'RangeError',
+        message: 'matvec out has 1 elements, needs 2',
+      });
     });
   });
 }

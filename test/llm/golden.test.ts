@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ReferenceBackend, WasmBackend } from '../../src/kernels/index.js';
 import { loadModel } from '../../src/llm/load.js';
+import { argmax } from '../../src/llm/sampler.js';
 import { SHARED, STORIES } from '../helpers.js';
 
 const GOLDEN = join(SHARED, 'golden/stories260K');
@@ -51,7 +52,7 @@ test('greedy continuation of "Once upon a time" equals run.c exactly', async () 
     let logits = model.forward(greedy.prompt_ids, cache);
     const out: number[] = [];
     for (let i = 0; i < greedy.greedy_ids.length; i++) {
-      const next = wasm.argmax(logits);
+      const next = argmax(logits);
       out.push(next);
       logits = model.forward([next], cache);
     }
