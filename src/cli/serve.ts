@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { EffmlServer } from '../server/server.js';
+import { HeapExhaustedError } from '../kernels/backend.js';
 import {
   type CacheFlags,
   type ModelOptions,
@@ -75,7 +76,7 @@ export function registerServe(program: Command): void {
           log: f.quiet ? undefined : log,
         });
       } catch (err) {
-        if (!(err instanceof RangeError && /heap exhausted/.test(err.message))) throw err;
+        if (!(err instanceof HeapExhaustedError)) throw err;
         throw new RangeError(
           `${parallel} KV caches of ${cache.capacity} tokens do not fit beside the weights (${err.message}); ` +
             'lower --parallel or --ctx',

@@ -66,6 +66,17 @@ export interface Int4Weights {
 }
 
 /** The standard RoPE inverse frequencies theta^(-2i / dim), i < dim / 2, in f32 as llama.cpp and run.c compute them. */
+/**
+ * The backend's memory cannot hold what was asked (the WASM heap is capped at 4 GiB). Not a
+ * UserError: the caller knows which of its choices (context length, slots) made it too big.
+ */
+export class HeapExhaustedError extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HeapExhaustedError';
+  }
+}
+
 export function ropeInvFreq(dim: number, theta: number): Float32Array {
   return Float32Array.from({ length: dim / 2 }, (_, i) => 1 / Math.pow(theta, (2 * i) / dim));
 }

@@ -17,6 +17,7 @@ import {
   type PatchShape,
   type RopeStyle,
   convOutSize,
+  HeapExhaustedError,
 } from './backend.js';
 import { instantiateKernels } from './kernel-exports.js';
 import {
@@ -31,6 +32,7 @@ import {
 } from './ops.js';
 import { ReferenceBackend, int4UsesQ8 } from './reference.js';
 import { ThreadPool } from './thread-pool.js';
+import { UserError } from '../errors.js';
 
 /** The Backend ops that compute (the rest allocate and free). */
 export type ComputeOp = Exclude<
@@ -130,7 +132,7 @@ export class WasmBackend implements Backend {
   static async create(options: WasmBackendOptions = {}): Promise<WasmBackend> {
     const threads = options.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1)
-      throw new RangeError(`threads must be a positive integer, got ${threads}`);
+      throw new UserError(`threads must be a positive integer, got ${threads}`);
     const module = kernelModule();
     const memory = new WebAssembly.Memory({ initial: HEAP_BASE / PAGE, maximum: MAX_PAGES, shared: true });
     const kernels = instantiateKernels(module, memory);
@@ -143,7 +145,7 @@ export class WasmBackend implements Backend {
     const ptr = Math.ceil(this.top / ALIGN) * ALIGN;
     const end = ptr + bytes;
     if (end > MAX_PAGES * PAGE)
-      throw new RangeError(`WASM heap exhausted: ${end} bytes needed, 4 GiB is the limit`);
+      throw new HeapExhaustedError(`WASM heap exhausted: ${end} bytes needed, 4 GiB is the limit`);
     const have = this.memory.buffer.byteLength;
     if (end > have) this.memory.grow(Math.ceil((end - have) / PAGE));
     this.top = end;
