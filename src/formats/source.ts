@@ -34,7 +34,15 @@ export class FileSource implements ByteSource {
 
   constructor(path: string) {
     this.path = path;
-    this.fd = openSync(path, 'r');
+    try {
+      this.fd = openSync(path, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new FormatError(
+        path,
+        code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? String(err)})`,
+      );
+    }
     const stat = fstatSync(this.fd);
     if (!stat.isFile()) {
       closeSync(this.fd);
