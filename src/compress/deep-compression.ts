@@ -14,6 +14,7 @@ import { accuracy, fit } from '../nn/train.js';
 import { encodeDense, encodeShared, payloadBytes } from './codec.js';
 import { pruneBelow, thresholdForFraction, weightStd } from './prune.js';
 import { CentroidSGD, type SharedWeights, shareWeights } from './weight-sharing.js';
+import { UserError } from '../errors.js';
 
 export interface DeepCompressionOptions {
   network: NetworkSpec;
@@ -86,7 +87,7 @@ export function deepCompression(o: DeepCompressionOptions): DeepCompressionResul
   const layerOf = (p: Param) => p.name.slice(0, p.name.lastIndexOf('.'));
   const setting = (table: Record<string, number>, p: Param, what: string): number => {
     const v = table[layerOf(p)];
-    if (v === undefined) throw new RangeError(`no ${what} given for layer ${layerOf(p)}`);
+    if (v === undefined) throw new UserError(`no ${what} given for layer ${layerOf(p)}`);
     return v;
   };
   // every setting checked before hours of training, not after
@@ -97,7 +98,7 @@ export function deepCompression(o: DeepCompressionOptions): DeepCompressionResul
     weightDecay: o.weightDecay,
   }))
     if (!(Number.isFinite(v) && v >= 0))
-      throw new RangeError(`${name} must be a finite number >= 0, got ${v}`);
+      throw new UserError(`${name} must be a finite number >= 0, got ${v}`);
   for (const p of weights) {
     for (const [table, what] of [
       [o.weightBits, 'weight bits'],
@@ -105,10 +106,10 @@ export function deepCompression(o: DeepCompressionOptions): DeepCompressionResul
     ] as const) {
       const bits = setting(table, p, what);
       if (!(Number.isInteger(bits) && bits >= 1 && bits <= 8))
-        throw new RangeError(`${layerOf(p)}: ${what} must be 1..8, got ${bits}`);
+        throw new UserError(`${layerOf(p)}: ${what} must be 1..8, got ${bits}`);
     }
     const q = setting(o.pruneQuality, p, 'prune quality');
-    if (!(q >= 0)) throw new RangeError(`${layerOf(p)}: prune quality must be >= 0, got ${q}`);
+    if (!(q >= 0)) throw new UserError(`${layerOf(p)}: prune quality must be >= 0, got ${q}`);
   }
   const seconds: Record<string, number> = {};
   const timed = <T>(stage: string, fn: () => T): T => {

@@ -1,6 +1,7 @@
 import type { Optimizer } from '../nn/optim.js';
 import type { Param } from '../nn/param.js';
 import { kmeans1d, nearest } from './kmeans.js';
+import { UserError } from '../errors.js';
 
 /**
  * A weight-shared layer (Deep Compression's trained quantization): every weight is an index into a
@@ -17,7 +18,7 @@ export interface SharedWeights {
 /** k-means (linear init) over the layer's surviving weights; the layer then holds codebook values. */
 export function shareWeights(p: Param, bits: number): SharedWeights {
   if (!(Number.isInteger(bits) && bits >= 1 && bits <= 8))
-    throw new RangeError(`${p.name}: weight bits must be 1..8, got ${bits}`);
+    throw new UserError(`${p.name}: weight bits must be 1..8, got ${bits}`);
   const alive = p.mask ? p.data.filter((_, i) => p.mask![i]) : Float32Array.from(p.data);
   const centroids = kmeans1d(alive, 2 ** bits - 1);
   const codes = new Uint8Array(p.size);

@@ -7,6 +7,7 @@
  */
 import type { LlamaModel } from '../llm/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { UserError } from '../errors.js';
 
 export interface PerplexityResult {
   perplexity: number;
@@ -41,7 +42,7 @@ export function perplexity(
 ): PerplexityResult {
   const ctx = options.ctx ?? model.config.contextLength;
   if (!Number.isInteger(ctx) || ctx < 2 || ctx > model.config.contextLength)
-    throw new RangeError(`ctx must be an integer in [2, ${model.config.contextLength}], got ${ctx}`);
+    throw new UserError(`ctx must be an integer in [2, ${model.config.contextLength}], got ${ctx}`);
   const V = model.config.vocabSize;
   let nll = 0;
   let count = 0;
@@ -68,7 +69,7 @@ export function perplexity(
   } else {
     const stride = options.stride ?? ctx;
     if (!Number.isInteger(stride) || stride < 1 || stride > ctx)
-      throw new RangeError(`stride must be an integer in [1, ${ctx}]`);
+      throw new UserError(`stride must be an integer in [1, ${ctx}]`);
     const tokens = tokenizer.encode(text);
     let scoredUpTo = 1; // the first token has no prediction
     for (let begin = 0; scoredUpTo < tokens.length; begin += stride) {
@@ -79,7 +80,7 @@ export function perplexity(
       options.onProgress?.(end, tokens.length);
     }
   }
-  if (count === 0) throw new RangeError('the text has no token to predict');
+  if (count === 0) throw new UserError('the text has no token to predict');
   const meanNll = nll / count;
   return { perplexity: Math.exp(meanNll), meanNll, tokens: count, sequences };
 }

@@ -7,6 +7,7 @@ import type { LlamaModel } from '../llm/model.js';
 import { Session, type SessionCacheOptions } from '../llm/session.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { negativeLogLikelihood } from './perplexity.js';
+import { UserError } from '../errors.js';
 
 export interface StreamPerplexityOptions {
   cache: SessionCacheOptions;
@@ -40,7 +41,7 @@ export interface StreamPerplexityResult {
 /** The text's tokens, [BOS] first, repeated until there are `n` (+1 for the last target). */
 export function streamTokens(tokenizer: Tokenizer, text: string, n?: number): number[] {
   const once = tokenizer.encode(text, { bos: false });
-  if (once.length === 0) throw new RangeError('the text has no tokens');
+  if (once.length === 0) throw new UserError('the text has no tokens');
   const first = tokenizer.bos === null ? [] : [tokenizer.bos];
   const want = (n ?? once.length) + 1;
   return Array.from({ length: want }, (_, i) =>

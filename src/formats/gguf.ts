@@ -12,6 +12,7 @@ import { Cursor } from './cursor.js';
 import { FormatError } from './errors.js';
 import { type ByteSource, openReader } from './source.js';
 import { type NamedTensors, type TensorFile, type TensorInfo, checkNoOverlap } from './tensor-file.js';
+import { UserError } from '../errors.js';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 const DEFAULT_ALIGNMENT = 32;
@@ -334,7 +335,7 @@ function writeGGUFTo(
   let offset = 0;
   for (const [name, t] of tensors) {
     const ggmlType = GGML_TYPE_OF_DTYPE[t.dtype];
-    if (ggmlType === undefined) throw new RangeError(`GGUF cannot store dtype ${t.dtype} (tensor ${name})`);
+    if (ggmlType === undefined) throw new UserError(`GGUF cannot store dtype ${t.dtype} (tensor ${name})`);
     w.string(name);
     w.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) w.count(d);

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
 import { type ByteSource, openSource } from './source.js';
+import { UserError } from '../errors.js';
 
 const TYPES: Record<number, DType> = {
   0x08: 'u8',
@@ -71,7 +72,7 @@ export function readIdx(pathOrSource: string | ByteSource): Tensor {
 
 export function writeIdx(path: string, tensor: Tensor, options: { gzip?: boolean } = {}): void {
   const code = CODE_OF[tensor.dtype];
-  if (code === undefined) throw new RangeError(`IDX cannot store dtype ${tensor.dtype}`);
+  if (code === undefined) throw new UserError(`IDX cannot store dtype ${tensor.dtype}`);
   const header = new Uint8Array(4 + 4 * tensor.shape.length);
   const view = new DataView(header.buffer);
   header[2] = code;

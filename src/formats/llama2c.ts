@@ -10,6 +10,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { FormatError } from './errors.js';
 import { type ByteSource, openReader, openSource } from './source.js';
 import type { TensorFile, TensorInfo } from './tensor-file.js';
+import { UserError } from '../errors.js';
 
 export interface Llama2cConfig {
   dim: number;
@@ -140,9 +141,9 @@ export function writeLlama2cCheckpoint(
   for (const { name, shape, skip } of entries) {
     if (skip) continue;
     const t = tensors.get(name);
-    if (!t) throw new RangeError(`llama2.c checkpoint needs tensor ${name}`);
+    if (!t) throw new UserError(`llama2.c checkpoint needs tensor ${name}`);
     if (t.shape.join() !== shape.join())
-      throw new RangeError(`${name} has shape [${t.shape}], expected [${shape}]`);
+      throw new UserError(`${name} has shape [${t.shape}], expected [${shape}]`);
   }
   writeFileAtomic(path, (write) => {
     const header = new Int32Array([

@@ -17,6 +17,7 @@ import {
   type TensorLike,
   checkNoOverlap,
 } from './tensor-file.js';
+import { UserError } from '../errors.js';
 
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
@@ -209,7 +210,7 @@ function encodeHeader(tensors: NamedTensors, metadata: Record<string, string>): 
   let offset = 0;
   for (const [name, t] of tensors) {
     const dtype = NAME_OF[t.dtype];
-    if (!dtype) throw new RangeError(`safetensors cannot store dtype ${t.dtype} (tensor ${name})`);
+    if (!dtype) throw new UserError(`safetensors cannot store dtype ${t.dtype} (tensor ${name})`);
     json[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
     offset += t.byteLength;
   }

@@ -12,6 +12,7 @@ import {
   type RopeStyle,
   convOutSize,
 } from './backend.js';
+import { UserError } from '../errors.js';
 
 export class ReferenceBackend implements Backend {
   readonly name: string = 'reference';
@@ -162,7 +163,7 @@ export class ReferenceBackend implements Backend {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       if (!Number.isInteger(id) || id < 0 || id >= vocab)
-        throw new RangeError(`token id ${id} outside the vocabulary (${vocab})`);
+        throw new UserError(`token id ${id} outside the vocabulary (${vocab})`);
       out.set(table.subarray(id * dim, (id + 1) * dim), i * dim);
     }
   }

@@ -56,11 +56,11 @@ export class KVCache {
     this.capacity = options.capacity ?? config.contextLength;
     this.sinks = this.policy === 'sink' ? (options.sinks ?? 4) : 0;
     if (!Number.isInteger(this.capacity) || this.capacity < 1 || this.capacity > config.contextLength)
-      throw new RangeError(
+      throw new UserError(
         `cache capacity must be an integer in [1, ${config.contextLength}], got ${this.capacity}`,
       );
     if (!Number.isInteger(this.sinks) || this.sinks < 0 || this.sinks >= this.capacity)
-      throw new RangeError(`sink tokens must be an integer in [0, ${this.capacity - 1}], got ${this.sinks}`);
+      throw new UserError(`sink tokens must be an integer in [0, ${this.capacity - 1}], got ${this.sinks}`);
     const kvDim = config.nKvHeads * config.headDim;
     this.keys = Array.from({ length: config.nLayers }, () => backend.allocF32(this.capacity * kvDim));
     this.values = Array.from({ length: config.nLayers }, () => backend.allocF32(this.capacity * kvDim));

@@ -3,6 +3,7 @@
  * -> top-k -> softmax -> min-p -> top-p -> a draw from a seeded generator (same seed, same text).
  */
 import { Random } from '../tensor/random.js';
+import { UserError } from '../errors.js';
 
 export interface SamplingOptions {
   /** 0 = greedy (default 0.8) */
@@ -44,8 +45,8 @@ export class Sampler {
     this.o = { ...SAMPLING_DEFAULTS, seed: Math.floor(Math.random() * 2 ** 32), ...given };
     for (const [key, value] of Object.entries(this.o))
       if (!Number.isFinite(value) || value < 0)
-        throw new RangeError(`sampling option ${key} must be a finite number >= 0, got ${value}`);
-    if (this.o.topP > 1 || this.o.minP > 1) throw new RangeError('topP and minP must lie in [0, 1]');
+        throw new UserError(`sampling option ${key} must be a finite number >= 0, got ${value}`);
+    if (this.o.topP > 1 || this.o.minP > 1) throw new UserError('topP and minP must lie in [0, 1]');
     this.random = new Random(this.o.seed);
   }
 

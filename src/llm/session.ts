@@ -10,6 +10,7 @@ import type { DecodeBatcher } from './batcher.js';
 import type { CacheOptions, CachePolicy, KVCache } from './kv-cache.js';
 import type { LlamaModel } from './model.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
+import { UserError } from '../errors.js';
 
 export interface GenerateOptions extends SamplingOptions {
   /** most tokens to generate (default 128) */
@@ -97,7 +98,7 @@ export class Session {
    */
   async generate(prompt: readonly number[], options: GenerateOptions = {}): Promise<GenerateResult> {
     if (prompt.length === 0)
-      throw new RangeError('the prompt has no tokens (an empty prompt needs a BOS token)');
+      throw new UserError('the prompt has no tokens (an empty prompt needs a BOS token)');
     const t0 = performance.now();
     let common = 0;
     if (this.dropped === 0)
@@ -118,7 +119,7 @@ export class Session {
 
   /** Generates after feeding `tokens` on top of everything the session holds (no matching, no rewind). */
   async continue(tokens: readonly number[], options: GenerateOptions = {}): Promise<GenerateResult> {
-    if (tokens.length === 0) throw new RangeError('nothing to continue from');
+    if (tokens.length === 0) throw new UserError('nothing to continue from');
     return this.feedAndSample(tokens, tokens.length, performance.now(), options);
   }
 

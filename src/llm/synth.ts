@@ -20,6 +20,7 @@ import { type SentencePieceVocab, TokenType } from '../tokenizer/sentencepiece-b
 import type { LlamaConfig } from './config.js';
 import { hfConfigJson } from './hf-config.js';
 import { globalTensorName, layerTensorName } from './weights.js';
+import { UserError } from '../errors.js';
 
 type Shape = Omit<LlamaConfig, 'ropeStyle' | 'ropeScaling'>;
 
@@ -98,9 +99,9 @@ export interface SynthResult {
 export function synthesize(out: string, o: SynthOptions): SynthResult {
   const preset = SYNTH_PRESETS[o.like];
   if (!preset)
-    throw new RangeError(`unknown model shape ${o.like} (known: ${Object.keys(SYNTH_PRESETS).join(', ')})`);
+    throw new UserError(`unknown model shape ${o.like} (known: ${Object.keys(SYNTH_PRESETS).join(', ')})`);
   if (o.format === 'hf' && (o.dtype === 'q8_0' || o.dtype === 'q4_0'))
-    throw new RangeError(
+    throw new UserError(
       `Hugging Face safetensors cannot hold ${o.dtype}; use --format gguf or --dtype f32 / f16`,
     );
   const shape: Shape = {
@@ -152,7 +153,7 @@ export function synthesize(out: string, o: SynthOptions): SynthResult {
 
 function padVocab(v: SentencePieceVocab, size: number): SentencePieceVocab {
   if (v.pieces.length > size)
-    throw new RangeError(`the vocabulary has ${v.pieces.length} tokens, more than the model's ${size}`);
+    throw new UserError(`the vocabulary has ${v.pieces.length} tokens, more than the model's ${size}`);
   const extra = size - v.pieces.length;
   return {
     ...v,

@@ -4,6 +4,7 @@ import type { Layer, Shape } from './layer.js';
 import { affineBackward, affineForward, initUniform } from './linear.js';
 import { Param } from './param.js';
 import { Workspace } from './workspace.js';
+import { UserError } from '../errors.js';
 
 /**
  * 2-D convolution over channels-last images [B, H, W, C] as one matmul: im2col gathers every
@@ -28,10 +29,10 @@ export class Conv2d implements Layer {
     random: Random,
   ) {
     if (inShape.length !== 3)
-      throw new RangeError(`${name}: Conv2d takes [height, width, channels], got [${inShape}]`);
+      throw new UserError(`${name}: Conv2d takes [height, width, channels], got [${inShape}]`);
     const [H, W, C] = inShape;
     const [OH, OW] = [convOutSize(H, kernel, stride, pad), convOutSize(W, kernel, stride, pad)];
-    if (!(OH > 0 && OW > 0)) throw new RangeError(`${name}: kernel ${kernel} does not fit [${inShape}]`);
+    if (!(OH > 0 && OW > 0)) throw new UserError(`${name}: kernel ${kernel} does not fit [${inShape}]`);
     this.outShape = [OH, OW, outChannels];
     const fanIn = kernel * kernel * C;
     this.weight = new Param(`${name}.weight`, [outChannels, kernel, kernel, C], backend);

@@ -3,6 +3,7 @@ import type { Random } from '../tensor/random.js';
 import { type Layer, type Shape, sizeOf } from './layer.js';
 import type { Param } from './param.js';
 import { Workspace } from './workspace.js';
+import { UserError } from '../errors.js';
 
 export class ReLU implements Layer {
   readonly outShape: Shape;
@@ -51,7 +52,7 @@ export class Dropout implements Layer {
     private readonly random: Random,
     backend: Backend,
   ) {
-    if (!(p >= 0 && p < 1)) throw new RangeError(`${name}: dropout p must lie in [0, 1), got ${p}`);
+    if (!(p >= 0 && p < 1)) throw new UserError(`${name}: dropout p must lie in [0, 1), got ${p}`);
     this.outShape = inShape;
     this.ws = new Workspace(backend);
   }

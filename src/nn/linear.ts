@@ -3,6 +3,7 @@ import type { Random } from '../tensor/random.js';
 import type { Layer, Shape } from './layer.js';
 import { Param } from './param.js';
 import { Workspace } from './workspace.js';
+import { UserError } from '../errors.js';
 
 /** y[B, out] = x[B, in] · Wᵀ + b, W [out, in] as in PyTorch; initialized U(±1/√in) like PyTorch. */
 export class Linear implements Layer {
@@ -19,7 +20,7 @@ export class Linear implements Layer {
     private readonly backend: Backend,
     random: Random,
   ) {
-    if (inShape.length !== 1) throw new RangeError(`${name}: Linear takes a flat input, got [${inShape}]`);
+    if (inShape.length !== 1) throw new UserError(`${name}: Linear takes a flat input, got [${inShape}]`);
     const inF = inShape[0];
     this.outShape = [outFeatures];
     this.weight = new Param(`${name}.weight`, [outFeatures, inF], backend);

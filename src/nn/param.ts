@@ -1,4 +1,5 @@
 import type { Backend } from '../kernels/backend.js';
+import { UserError } from '../errors.js';
 
 /**
  * A trainable tensor: values and gradient in the backend's memory (so kernels use them in place),
@@ -16,7 +17,7 @@ export class Param {
     backend: Backend,
   ) {
     const n = shape.reduce((a, b) => a * b, 1);
-    if (n > 2 ** 28) throw new RangeError(`${name} [${shape}] has more than 2^28 values`);
+    if (n > 2 ** 28) throw new UserError(`${name} [${shape}] has more than 2^28 values`);
     this.data = backend.allocF32(n);
     this.grad = backend.allocF32(n);
   }

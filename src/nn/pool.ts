@@ -3,6 +3,7 @@ import { convOutSize } from '../kernels/backend.js';
 import type { Layer, Shape } from './layer.js';
 import type { Param } from './param.js';
 import { Workspace } from './workspace.js';
+import { UserError } from '../errors.js';
 
 /** Max pooling over channels-last images; backward routes each gradient to the input that won. */
 export class MaxPool2d implements Layer {
@@ -18,11 +19,11 @@ export class MaxPool2d implements Layer {
     backend: Backend,
   ) {
     if (inShape.length !== 3)
-      throw new RangeError(`${name}: MaxPool2d takes [height, width, channels], got [${inShape}]`);
+      throw new UserError(`${name}: MaxPool2d takes [height, width, channels], got [${inShape}]`);
     const [H, W, C] = inShape;
     this.outShape = [convOutSize(H, kernel, stride), convOutSize(W, kernel, stride), C];
     if (!(this.outShape[0] > 0 && this.outShape[1] > 0))
-      throw new RangeError(`${name}: pool ${kernel} does not fit [${inShape}]`);
+      throw new UserError(`${name}: pool ${kernel} does not fit [${inShape}]`);
     this.ws = new Workspace(backend);
   }
 

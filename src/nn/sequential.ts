@@ -6,6 +6,7 @@ import { type Layer, type Shape, sizeOf } from './layer.js';
 import { Linear } from './linear.js';
 import type { Param } from './param.js';
 import { MaxPool2d } from './pool.js';
+import { UserError } from '../errors.js';
 
 /** A network as data: what the .effml file stores and what builds the layers. */
 export interface NetworkSpec {
@@ -83,14 +84,14 @@ const LIMIT = 1 << 24;
 function checkSpec(spec: NetworkSpec): void {
   const dim = (v: unknown, what: string, min = 1) => {
     if (!Number.isInteger(v) || (v as number) < min || (v as number) > LIMIT)
-      throw new RangeError(
+      throw new UserError(
         `${spec.name}: ${what} must be an integer in ${min}..${LIMIT}, got ${JSON.stringify(v)}`,
       );
   };
   if (!Array.isArray(spec.input) || spec.input.length === 0)
-    throw new RangeError('network input shape is missing');
+    throw new UserError('network input shape is missing');
   spec.input.forEach((d) => dim(d, 'input dimension'));
-  if (!Array.isArray(spec.layers) || spec.layers.length === 0) throw new RangeError('network has no layers');
+  if (!Array.isArray(spec.layers) || spec.layers.length === 0) throw new UserError('network has no layers');
   for (const l of spec.layers) {
     if ('out' in l) dim(l.out, `${l.type} out`);
     if ('kernel' in l) dim(l.kernel, `${l.type} kernel`);
@@ -115,5 +116,5 @@ function buildLayer(l: LayerSpec, i: number, shape: Shape, backend: Backend, ran
     case 'flatten':
       return new Flatten(name, shape);
   }
-  throw new RangeError(`unknown layer type ${JSON.stringify((l as { type: unknown }).type)}`);
+  throw new UserError(`unknown layer type ${JSON.stringify((l as { type: unknown }).type)}`);
 }

@@ -4,6 +4,7 @@ import { softmaxCrossEntropy } from './loss.js';
 import type { Optimizer } from './optim.js';
 import type { Sequential } from './sequential.js';
 import { Workspace } from './workspace.js';
+import { UserError } from '../errors.js';
 
 export interface FitOptions {
   epochs: number;
@@ -97,8 +98,8 @@ export function accuracy(net: Sequential, data: ImageDataset): number {
 function checkData(net: Sequential, data: ImageDataset): void {
   const size = data.shape[0] * data.shape[1] * data.shape[2];
   if (size !== net.inputSize)
-    throw new RangeError(`${net.spec.name} takes ${net.inputSize} inputs, the images have ${size} pixels`);
+    throw new UserError(`${net.spec.name} takes ${net.inputSize} inputs, the images have ${size} pixels`);
   for (let i = 0; i < data.count; i++)
     if (data.labels[i] >= net.outputSize)
-      throw new RangeError(`label ${data.labels[i]} at example ${i} is not one of ${net.outputSize} classes`);
+      throw new UserError(`label ${data.labels[i]} at example ${i} is not one of ${net.outputSize} classes`);
 }

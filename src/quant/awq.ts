@@ -14,6 +14,7 @@ import type { LlamaModel } from '../llm/model.js';
 import type { LayerWeights, Linear } from '../llm/weights.js';
 import type { LayerStats, SiteStats } from './calibrate.js';
 import { type QuantConfig, fakeQuantize, groupsOf } from './rtn.js';
+import { UserError } from '../errors.js';
 
 export interface AwqOptions extends QuantConfig {
   /** grid points for α and for the clip shrink (default 20) */
@@ -37,7 +38,7 @@ export interface AwqResult {
 }
 
 function f32(w: Linear): Float32Array {
-  if (w.dtype !== 'f32') throw new RangeError('AWQ needs f32 weights (load the fp model)');
+  if (w.dtype !== 'f32') throw new UserError('AWQ needs f32 weights (load the fp model)');
   return w.data;
 }
 

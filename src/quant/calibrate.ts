@@ -5,6 +5,7 @@
  */
 import type { LinearSite, LlamaModel } from '../llm/model.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { UserError } from '../errors.js';
 
 export interface CalibrationOptions {
   /** blocks of text (default 128) */
@@ -89,7 +90,7 @@ export function calibrationBlocks(
   for (let start = 0; blocks.length < samples && start + body <= ids.length; start += body)
     blocks.push([...bos, ...ids.slice(start, start + body)]);
   if (blocks.length === 0)
-    throw new RangeError(`the calibration text has ${ids.length} tokens, fewer than one block of ${seqLen}`);
+    throw new UserError(`the calibration text has ${ids.length} tokens, fewer than one block of ${seqLen}`);
   return blocks;
 }
 

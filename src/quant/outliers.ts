@@ -7,6 +7,7 @@
  */
 import type { LlamaModel } from '../llm/model.js';
 import { Random } from '../tensor/random.js';
+import { UserError } from '../errors.js';
 
 export interface OutlierOptions {
   /** channels per norm (default 4) */
@@ -21,11 +22,11 @@ export function injectOutliers(model: LlamaModel, o: OutlierOptions = {}): numbe
   const { channels = 4, factor = 64, seed = 1 } = o;
   const dim = model.config.dim;
   if (!(Number.isInteger(Math.log2(factor)) && factor > 1))
-    throw new RangeError(
+    throw new UserError(
       `the outlier factor must be a power of two above 1 (exact in floating point), got ${factor}`,
     );
   if (!(Number.isInteger(channels) && channels >= 1 && channels <= dim))
-    throw new RangeError(`outlier channels must be 1..${dim}, got ${channels}`);
+    throw new UserError(`outlier channels must be 1..${dim}, got ${channels}`);
   const random = new Random(seed);
   return model.weights.layers.map((L) => {
     const picked = random
@@ -38,7 +39,7 @@ export function injectOutliers(model: LlamaModel, o: OutlierOptions = {}): numbe
     ] as const) {
       for (const c of picked) norm[c] *= factor;
       for (const w of fcs) {
-        if (w.dtype !== 'f32') throw new RangeError('outliers are injected into an f32 / f16 model');
+        if (w.dtype !== 'f32') throw new UserError('outliers are injected into an f32 / f16 model');
         for (let r = 0; r < w.data.length / dim; r++) for (const c of picked) w.data[r * dim + c] /= factor;
       }
     }

@@ -4,6 +4,7 @@ import type { LayerWeights, Linear } from '../llm/weights.js';
 import type { ClipPlan } from './awq.js';
 import { packInt4 } from './pack-int4.js';
 import { type QuantConfig, checkQuantConfig, dequantizeGroups, quantizeRTN } from './rtn.js';
+import { UserError } from '../errors.js';
 
 export const LINEAR_KEYS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
 
@@ -30,7 +31,7 @@ export function linearShape(model: LlamaModel, key: (typeof LINEAR_KEYS)[number]
 export function quantizeModel(model: LlamaModel, config: QuantConfig, clips?: ClipPlan): number[] {
   checkQuantConfig(config);
   if (config.bits > 4)
-    throw new RangeError('int storage supports up to 4 bits (use fake quantization to study more)');
+    throw new UserError('int storage supports up to 4 bits (use fake quantization to study more)');
   const be = model.backend;
   return model.weights.layers.map((L: LayerWeights, l) => {
     let err = 0;
@@ -38,7 +39,7 @@ export function quantizeModel(model: LlamaModel, config: QuantConfig, clips?: Cl
     for (const key of LINEAR_KEYS) {
       const w = L[key];
       if (w.dtype !== 'f32')
-        throw new RangeError(`layer ${l} ${key} is ${w.dtype}: quantize from an f32 / f16 model`);
+        throw new UserError(`layer ${l} ${key} is ${w.dtype}: quantize from an f32 / f16 model`);
       const [rows, cols] = linearShape(model, key);
       const m = quantizeRTN(w.data, rows, cols, config, clips?.[l]?.[key]);
       const back = dequantizeGroups(m);

@@ -7,6 +7,7 @@ import { quantizeModel } from './quantize-model.js';
 import { type QuantConfig, checkQuantConfig } from './rtn.js';
 import { type QuantizationInfo, saveQuantizedModel } from './save.js';
 import { type W8A8Options, quantizeW8A8, smoothModel } from './smoothquant.js';
+import { UserError } from '../errors.js';
 
 export interface QuantizeOptions extends QuantConfig, Partial<W8A8Options> {
   /** int4: rtn, awq; int8 W8A8: w8a8 (no smoothing), smoothquant */
@@ -32,8 +33,8 @@ export interface QuantizeReport extends QuantizationInfo {
 export function quantizeLlama(model: LlamaModel, tokenizer: Tokenizer, o: QuantizeOptions): QuantizeReport {
   if (o.method === 'w8a8' || o.method === 'smoothquant') return quantizeInt8Model(model, tokenizer, o);
   checkQuantConfig(o);
-  if (o.bits > 4) throw new RangeError(`int storage holds 2 to 4 bits, got ${o.bits}`);
-  if (o.method === 'awq' && !o.calibText) throw new RangeError('AWQ needs calibration text (--calib <file>)');
+  if (o.bits > 4) throw new UserError(`int storage holds 2 to 4 bits, got ${o.bits}`);
+  if (o.method === 'awq' && !o.calibText) throw new UserError('AWQ needs calibration text (--calib <file>)');
   const t0 = performance.now();
   let calibrationTokens = 0;
   let awq: AwqResult | undefined;
@@ -63,7 +64,7 @@ function quantizeInt8Model(model: LlamaModel, tokenizer: Tokenizer, o: QuantizeO
   const alpha = o.alpha ?? 0.5;
   const needsCalibration = o.method === 'smoothquant' || w8.act === 'static';
   if (needsCalibration && !o.calibText)
-    throw new RangeError(`${o.method} with ${w8.act} activations needs calibration text (--calib <file>)`);
+    throw new UserError(`${o.method} with ${w8.act} activations needs calibration text (--calib <file>)`);
   const stats = needsCalibration
     ? calibrate(model, tokenizer, o.calibText as string, {
         ...o.calibration,

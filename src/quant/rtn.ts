@@ -6,6 +6,7 @@
  * in f16 (and q computed with the stored scale), zeros are small integers.
  */
 import { f16ToF32, f32ToF16 } from '../tensor/half.js';
+import { UserError } from '../errors.js';
 
 export interface QuantConfig {
   /** 2..8; 4 and 3 are the main cases */
@@ -33,9 +34,9 @@ export function groupsOf(cols: number, groupSize: number): number {
 
 export function checkQuantConfig(c: QuantConfig): void {
   if (!Number.isInteger(c.bits) || c.bits < 2 || c.bits > 8)
-    throw new RangeError(`bits must be 2..8, got ${c.bits}`);
+    throw new UserError(`bits must be 2..8, got ${c.bits}`);
   if (!Number.isInteger(c.groupSize) || c.groupSize < 0)
-    throw new RangeError(`group size must be >= 0, got ${c.groupSize}`);
+    throw new UserError(`group size must be >= 0, got ${c.groupSize}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { LayerWeights, Linear } from '../llm/weights.js';
 import { scaleNormFcs } from './awq.js';
 import type { LayerStats } from './calibrate.js';
 import { LINEAR_KEYS, linearShape } from './quantize-model.js';
+import { UserError } from '../errors.js';
 
 export interface W8A8Options {
   /** per output channel (default) or one scale per matrix */
@@ -42,13 +43,13 @@ export function smoothingScales(actMax: ArrayLike<number>, fcs: Float32Array[], 
 
 const f32 = (w: Linear, what: string): Float32Array => {
   if (w.dtype !== 'f32')
-    throw new RangeError(`${what} is ${w.dtype}: SmoothQuant starts from an f32 / f16 model`);
+    throw new UserError(`${what} is ${w.dtype}: SmoothQuant starts from an f32 / f16 model`);
   return w.data;
 };
 
 /** smooth_lm: folds the scales into every layer's norms and linears, and into the calibration statistics. */
 export function smoothModel(model: LlamaModel, stats: LayerStats[], alpha: number): void {
-  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`alpha must lie in [0, 1], got ${alpha}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new UserError(`alpha must lie in [0, 1], got ${alpha}`);
   model.weights.layers.forEach((L: LayerWeights, l) => {
     for (const { site, norm, fcs } of SMOOTHED) {
       const ws = fcs.map((k) => f32(L[k], `layer ${l} ${k}`));
@@ -98,7 +99,7 @@ const SITE_OF = {
  * Returns each layer's relative weight error ||W - Q(W)||² / ||W||².
  */
 export function quantizeW8A8(model: LlamaModel, o: W8A8Options, stats: LayerStats[] | null): number[] {
-  if (o.act === 'static' && !stats) throw new RangeError('static activation scales need calibration');
+  if (o.act === 'static' && !stats) throw new UserError('static activation scales need calibration');
   const be = model.backend;
   return model.weights.layers.map((L, l) => {
     let err = 0;

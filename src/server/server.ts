@@ -28,6 +28,7 @@ import {
   usage,
 } from './api.js';
 import { SlotPool, shuttingDown } from './slots.js';
+import { UserError } from '../errors.js';
 
 /** The chat page, built into one HTML file by `npm run build` (scripts/build-page.js). */
 const PAGE = fileURLToPath(new URL('../../page/index.html', import.meta.url));
@@ -78,7 +79,7 @@ export class EffmlServer {
     this.modelId = options.modelId ?? basename(served.path, extname(served.path));
     this.maxTokens = options.maxTokens ?? 1024;
     if (!Number.isInteger(this.maxTokens) || this.maxTokens < 1)
-      throw new RangeError(`maxTokens must be a positive integer, got ${this.maxTokens}`);
+      throw new UserError(`maxTokens must be a positive integer, got ${this.maxTokens}`);
     this.pool = new SlotPool(
       served.model,
       served.tokenizer,

@@ -9,6 +9,7 @@ import type { LlamaModel } from '../llm/model.js';
 import { Session, type SessionCacheOptions } from '../llm/session.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { ApiError } from './api.js';
+import { UserError } from '../errors.js';
 
 interface Waiter {
   prompt: readonly number[];
@@ -35,11 +36,11 @@ export class SlotPool {
     batch = true,
   ) {
     if (!Number.isInteger(size) || size < 1)
-      throw new RangeError(`parallel must be an integer >= 1, got ${size}`);
+      throw new UserError(`parallel must be an integer >= 1, got ${size}`);
     if (!Number.isInteger(queueSize) || queueSize < 0)
-      throw new RangeError(`queue must be an integer >= 0, got ${queueSize}`);
+      throw new UserError(`queue must be an integer >= 0, got ${queueSize}`);
     if (size > model.maxBatch)
-      throw new RangeError(`parallel must be at most ${model.maxBatch} (the model's batch), got ${size}`);
+      throw new UserError(`parallel must be at most ${model.maxBatch} (the model's batch), got ${size}`);
     this.batcher = batch ? new DecodeBatcher(model) : null;
     this.sessions = Array.from(
       { length: size },

@@ -8,6 +8,7 @@
 import { kmeans1d, nearest } from '../compress/kmeans.js';
 import type { EieWeights } from '../kernels/backend.js';
 import { thresholdForFraction } from '../compress/prune.js';
+import { UserError } from '../errors.js';
 
 export const EIE_CODEBOOK = 16;
 const MAX_RUN = 15;
@@ -33,9 +34,8 @@ export function buildEie(
   bias: Float32Array | null = null,
 ): EieLayer {
   if (codebook.length > EIE_CODEBOOK || codebook[0] !== 0)
-    throw new RangeError(`an EIE codebook has at most 16 entries with entry 0 = 0, got ${codebook.length}`);
-  if (!(Number.isInteger(pes) && pes >= 1))
-    throw new RangeError(`PEs must be a positive integer, got ${pes}`);
+    throw new UserError(`an EIE codebook has at most 16 entries with entry 0 = 0, got ${codebook.length}`);
+  if (!(Number.isInteger(pes) && pes >= 1)) throw new UserError(`PEs must be a positive integer, got ${pes}`);
   if (codes.length !== rows * cols)
     throw new RangeError(`${codes.length} codes for a ${rows} x ${cols} matrix`);
   const pointers = new Uint32Array(pes * (cols + 1));
@@ -79,7 +79,7 @@ export interface SharedMatrix {
  * and share them among 15 centroids (k-means, linear initialization).
  */
 export function shareForEie(w: Float32Array, rows: number, cols: number, density: number): SharedMatrix {
-  if (!(density > 0 && density <= 1)) throw new RangeError(`density must lie in (0, 1], got ${density}`);
+  if (!(density > 0 && density <= 1)) throw new UserError(`density must lie in (0, 1], got ${density}`);
   const threshold = thresholdForFraction(w, density);
   const alive = w.filter((x) => Math.abs(x) > threshold);
   const centroids = kmeans1d(alive, EIE_CODEBOOK - 1);

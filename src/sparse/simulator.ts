@@ -7,6 +7,8 @@
  * Within a cycle the PEs act first (pop and/or compute one entry), then the broadcast pushes, so an
  * activation pushed in cycle t is used from cycle t + 1 on.
  */
+import { UserError } from '../errors.js';
+
 export interface SimulationResult {
   pes: number;
   fifo: number;
@@ -29,7 +31,7 @@ export interface SimulationResult {
 export function simulateEie(work: Uint32Array[], active: ArrayLike<number>, fifo: number): SimulationResult {
   const N = work.length;
   if (!(Number.isInteger(fifo) && fifo >= 1))
-    throw new RangeError(`FIFO depth must be a positive integer, got ${fifo}`);
+    throw new UserError(`FIFO depth must be a positive integer, got ${fifo}`);
   const cost = (k: number, j: number) => Math.max(1, work[k][j]);
   const queue = new Int32Array(N * fifo);
   const head = new Int32Array(N);

@@ -3,6 +3,7 @@ import { type GGUFValue, GGUFType } from '../formats/gguf.js';
 import { HFTokenizer } from './hf-tokenizer.js';
 import { SentencePieceBPE, type SentencePieceVocab, TokenType } from './sentencepiece-bpe.js';
 import type { Tokenizer } from './tokenizer.js';
+import { UserError } from '../errors.js';
 
 const SPACE = '▁';
 
@@ -122,5 +123,5 @@ export function tokenizerFiles(t: Tokenizer): { json: object; config: object } {
       json: t.tokenizerJson,
       config: { ...t.tokenizerConfig, ...(t.chatTemplate ? { chat_template: t.chatTemplate } : {}) },
     };
-  throw new RangeError('this tokenizer cannot be exported');
+  throw new UserError('this tokenizer cannot be exported');
 }

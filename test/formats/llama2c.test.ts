@@ -136,6 +136,6 @@ test('the 32,000-token Llama 2 tokenizer.bin reads whole', () => {
   assert.throws(
     () =>
       readLlama2cTokenizer(new MemorySource(new Uint8Array([7, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0]), 't.bin')),
-    /length 100/,
+    { name: 'FormatError', message: /length 100/ },
   );
 });

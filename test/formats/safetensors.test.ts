@@ -76,11 +76,13 @@ test('a failed write leaves the existing file untouched and no temporary file be
   const path = join(dir, 'keep.safetensors');
   writeFileSync(path, 'precious');
   const bad = Tensor.zeros('q4_0', [32]); // safetensors has no q4_0
-  assert.throws(() =>
-    writeSafetensors(path, [
-      ['ok', Tensor.fromFloat32([1], [1])],
-      ['bad', bad],
-    ]),
+  assert.throws(
+    () =>
+      writeSafetensors(path, [
+        ['ok', Tensor.fromFloat32([1], [1])],
+        ['bad', bad],
+      ]),
+    { name: 'UserError', message: /safetensors cannot store dtype q4_0 \(tensor bad\)/ },
   );
   assert.equal(readFileSync(path, 'utf8'), 'precious');
   assert.deepEqual(readdirSync(dir), ['keep.safetensors']);

@@ -25,13 +25,19 @@ test('every export is described with its parameter count, and the layout globals
 
 test('a description that disagrees with the module is refused at startup', () => {
   const wrongCount = { ...exports, add_f32: (out: number, a: number) => out + a };
-  assert.throws(() => checkKernels(wrongCount), /add_f32 takes 2 arguments, its description names 4/);
+  assert.throws(() => checkKernels(wrongCount), {
+    name: 'Error',
+    message: /add_f32 takes 2 arguments, its description names 4/,
+  });
   const undescribed = { ...exports, sub_f32: () => 0 };
-  assert.throws(() => checkKernels(undescribed), /sub_f32 has no description/);
+  assert.throws(() => checkKernels(undescribed), { name: 'Error', message: /sub_f32 has no description/ });
   const missing = Object.fromEntries(Object.entries(exports).filter(([name]) => name !== 'matvec_f32'));
-  assert.throws(() => checkKernels(missing), /lacks the export matvec_f32/);
+  assert.throws(() => checkKernels(missing), { name: 'Error', message: /lacks the export matvec_f32/ });
   const drifted = { ...exports, Q4_0_BYTES: { value: 20 } };
-  assert.throws(() => checkKernels(drifted), /layout of q4_0 \(32 in 20 bytes\) differs from DTYPES/);
+  assert.throws(() => checkKernels(drifted), {
+    name: 'Error',
+    message: /layout of q4_0 \(32 in 20 bytes\) differs from DTYPES/,
+  });
 });
 
 test('split ops end in their row range and fit the control block', () => {

@@ -36,7 +36,10 @@ test('forwardBatch gives each row the logits its sequence gets alone, evicting c
       next[i] = (token * 7 + step + i) % V; // any tokens will do
     });
   }
-  assert.throws(() => model.forwardBatch([1, 2], [batched[0], batched[0]]), /its own cache/);
+  assert.throws(() => model.forwardBatch([1, 2], [batched[0], batched[0]]), {
+    name: 'RangeError',
+    message: /its own cache/,
+  });
   assert.throws(() => model.forwardBatch([1], []), RangeError);
 });
 
@@ -59,10 +62,10 @@ test('sessions sharing a DecodeBatcher decode in one pass per token and give the
   const decoded = together.reduce((n, r) => n + r.tokens.length - 1, 0);
   assert.equal(batcher.tokens, decoded);
   assert.ok(batcher.steps <= 36, `${batcher.steps} passes for ${decoded} tokens`);
-  assert.throws(
-    () => new Session(model, tokenizer, {}, new DecodeBatcher({} as typeof model)),
-    /different model/,
-  );
+  assert.throws(() => new Session(model, tokenizer, {}, new DecodeBatcher({} as typeof model)), {
+    name: 'RangeError',
+    message: /different model/,
+  });
 });
 
 test('batched rows equal rows alone on int4 (RTN) and W8A8 (per-token) models too', async () => {

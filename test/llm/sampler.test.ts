@@ -43,10 +43,14 @@ test('top-k, top-p and min-p cut the candidates', () => {
   assert.deepEqual(only({ minP: 0.7 }), new Set([0]));
 });
 
-test('nonsense options are RangeErrors', () => {
-  assert.throws(() => new Sampler({ temperature: -1 }), RangeError);
-  assert.throws(() => new Sampler({ topP: 1.5 }), RangeError);
-  assert.throws(() => new Sampler({ topK: NaN }), RangeError);
+test('nonsense options are UserErrors', () => {
+  const finite = { name: 'UserError', message: /must be a finite number >= 0/ };
+  assert.throws(() => new Sampler({ temperature: -1 }), finite);
+  assert.throws(() => new Sampler({ topP: 1.5 }), {
+    name: 'UserError',
+    message: /topP and minP must lie in \[0, 1\]/,
+  });
+  assert.throws(() => new Sampler({ topK: NaN }), finite);
 });
 
 test('Llama 3 RoPE scaling keeps high frequencies, divides low ones by the factor, blends between', async () => {

@@ -126,7 +126,10 @@ test('sliding-window perplexity scores every token once (disjoint windows: all b
     assert.equal(perplexity(model, tokenizer, text, { ctx: 128, stride }).tokens, tokens - 1);
   const disjoint = perplexity(model, tokenizer, text, { ctx: 128 });
   assert.equal(disjoint.tokens, tokens - disjoint.sequences);
-  assert.throws(() => perplexity(model, tokenizer, text, { ctx: 1000 }), /ctx must be/);
+  assert.throws(() => perplexity(model, tokenizer, text, { ctx: 1000 }), {
+    name: 'UserError',
+    message: /ctx must be/,
+  });
 });
 
 test('sessions on one model interleave token by token and each gives the text it gives alone', async () => {
@@ -182,5 +185,8 @@ test('a disposed session gives its KV cache back to the heap and refuses to gene
   const top = heapTop();
   for (let i = 0; i < 50; i++) new Session(model, tokenizer).dispose();
   assert.equal(heapTop(), top);
-  await assert.rejects(first.generate(tokenizer.encode('Hi'), { maxTokens: 2 }), /disposed/);
+  await assert.rejects(first.generate(tokenizer.encode('Hi'), { maxTokens: 2 }), {
+    name: 'Error',
+    message: /disposed/,
+  });
 });

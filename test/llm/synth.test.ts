@@ -58,10 +58,10 @@ test('synthetic GGUF and HF models have the real shapes, a real padded vocabular
   assert.ok(h.model.forward([1, 2, 3], h.model.newCache()).every(Number.isFinite));
   assert.throws(
     () => synthesize(join(dir, 'x'), { like: 'smollm2-135m', format: 'hf', dtype: 'q8_0', vocab }),
-    /cannot hold q8_0/,
+    { name: 'UserError', message: /cannot hold q8_0/ },
   );
-  assert.throws(
-    () => synthesize(join(dir, 'x'), { like: 'gpt-5', format: 'gguf', dtype: 'f32', vocab }),
-    /unknown model shape/,
-  );
+  assert.throws(() => synthesize(join(dir, 'x'), { like: 'gpt-5', format: 'gguf', dtype: 'f32', vocab }), {
+    name: 'UserError',
+    message: /unknown model shape/,
+  });
 });

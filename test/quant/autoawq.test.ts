@@ -60,8 +60,8 @@ test('export -> import through an AutoAWQ folder gives identical tensors and log
   // stories260K's FFN is 172 wide: neither a multiple of 8 rows nor of 64-column groups, as AutoAWQ needs
   const s = await loadModel(join(SHARED, 'models/stories260K/stories260K.v3.derived.gguf'), { backend });
   const r = quantizeLlama(s.model, s.tokenizer, { method: 'rtn', bits: 4, groupSize: 64 });
-  assert.throws(
-    () => saveQuantized(join(dir, 'bad'), s.model, s.tokenizer, r, 'autoawq'),
-    /AutoAWQ needs .* multiple of/,
-  );
+  assert.throws(() => saveQuantized(join(dir, 'bad'), s.model, s.tokenizer, r, 'autoawq'), {
+    name: 'RangeError',
+    message: /AutoAWQ needs .* multiple of/,
+  });
 });

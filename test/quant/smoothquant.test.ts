@@ -41,7 +41,7 @@ test('outlier injection is exact and smoothing keeps the fp model (logits to 1e-
   const picked = injectOutliers(m, { channels: 3, factor: 64 });
   assert.equal(picked.length, 5);
   assert.deepEqual(Float32Array.from(m.forward(ids, m.newCache(), true)), before, 'bit for bit');
-  assert.throws(() => injectOutliers(m, { factor: 50 }), /power of two/);
+  assert.throws(() => injectOutliers(m, { factor: 50 }), { name: 'UserError', message: /power of two/ });
   const stats = calibrate(m, tokenizer, calibText, calibration);
   // the injected channels are the outliers the calibration sees
   const maxAbs = Float64Array.from(stats[0].attn_in.maxAbs);

@@ -366,7 +366,7 @@ test('`effml serve` serves the chat page and exits 0 on SIGTERM', async () => {
   assert.equal(events.at(-1), '[DONE]');
   assert.equal(await exited, 0, stderr);
   assert.match(stderr, /SIGTERM: shutting down/);
-  await assert.rejects(fetch(`${address}/health`));
+  await assert.rejects(fetch(`${address}/health`), { name: 'TypeError', message: 'fetch failed' });
 });
 
 test('`effml serve` with bad flags prints one line and exits 1', () => {

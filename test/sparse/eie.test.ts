@@ -48,7 +48,10 @@ test('EIE storage: interleaved rows, 4-bit runs with fillers, decodes to the mat
   let count = 0;
   forEachEntry(l, () => count++);
   assert.equal(count, 5);
-  assert.throws(() => buildEie(codes, new Float32Array(17), 40, 1, 2), /at most 16 entries/);
+  assert.throws(() => buildEie(codes, new Float32Array(17), 40, 1, 2), {
+    name: 'UserError',
+    message: /at most 16 entries/,
+  });
 });
 
 test('EIE SpMV: WASM (1 and 2 threads) equals the reference exactly; the reference equals W a + b', async () => {
