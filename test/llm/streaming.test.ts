@@ -69,7 +69,10 @@ test('sink sessions generate far past the context with a cache that never grows'
   const full = new Session(model, tokenizer, { capacity: 64 });
   const f = await full.generate(tokenizer.encode('Once upon a time'), { maxTokens: 600, seed: 1 });
   assert.equal(f.stopReason, 'context');
-  assert.throws(() => model.newCache({ policy: 'sink', capacity: 4, sinks: 4 }), /sink tokens/);
+  assert.throws(() => model.newCache({ policy: 'sink', capacity: 4, sinks: 4 }), {
+    name: 'UserError',
+    message: /sink tokens/,
+  });
 });
 
 test('stream perplexity: full stops at its capacity, sink and window run on with flat buckets', async () => {
@@ -83,7 +86,10 @@ test('stream perplexity: full stops at its capacity, sink and window run on with
     const r = run({ policy, capacity: 100 });
     assert.equal(r.tokens, 300, policy);
     assert.equal(r.buckets.length, 6);
-    assert.ok(r.perplexity > 1 && r.perplexity < 50, `${policy}: ${r.perplexity}`);
+    // flat: past the capacity no bucket is more than 1.5x the perplexity of the first 100 tokens
+    // (measured: at most 1.13x; a cache that mis-rotates or drops the wrong tokens goes far above)
+    for (const [i, b] of r.buckets.entries())
+      assert.ok(Math.exp(b.meanNll) < 1.5 * full.perplexity, `${policy} bucket ${i}: ${Math.exp(b.meanNll)}`);
   }
   // the first 100 tokens are scored identically by every policy
   const sink = run({ policy: 'sink', capacity: 100 });
@@ -103,8 +109,11 @@ test('a sink chat keeps one conversation going far past the context, in constant
   assert.ok(chat.session.history.length <= 2 * 128);
   assert.equal(chat.messages.length, 24);
   const full = new Chat(model, tokenizer, undefined, { capacity: 128 });
-  await assert.rejects(async () => {
-    for (let i = 0; i < 12; i++)
-      await full.send(`Tell me about the dog number ${i}.`, { maxTokens: 30, seed: i });
-  }, /context overflow/);
+  await assert.rejects(
+    async () => {
+      for (let i = 0; i < 12; i++)
+        await full.send(`Tell me about the dog number ${i}.`, { maxTokens: 30, seed: i });
+    },
+    { name: 'ContextOverflowError', message: /context overflow/ },
+  );
 });

@@ -18,18 +18,30 @@ test('RTN: per group, min and max map to 0 and 2^bits - 1, error within half a s
       for (let r = 0; r < rows; r++)
         for (let g = 0; g < groups; g++) {
           const size = groupSize || cols;
-          const slice = (a: Float32Array) =>
-            a.subarray(r * cols + g * size, r * cols + Math.min((g + 1) * size, cols));
+          const [start, end] = [r * cols + g * size, r * cols + Math.min((g + 1) * size, cols)];
+          const slice = (a: Float32Array) => a.subarray(start, end);
+          const sliceQ = (a: Uint8Array) => a.subarray(start, end);
           const scale = m.scales[r * groups + g];
           assert.equal(f16ToF32(f32ToF16(scale)), scale, 'scales are f16 values');
-          assert.ok(Math.max(...slice(m.q as unknown as Float32Array)) <= 2 ** bits - 1);
+          const [wg, qg] = [slice(w), sliceQ(m.q)];
+          const at = (v: number) => qg[wg.indexOf(v)];
+          assert.equal(at(Math.min(...wg)), 0, `${bits}b g${groupSize}: the minimum maps to 0`);
+          assert.equal(
+            at(Math.max(...wg)),
+            2 ** bits - 1,
+            `${bits}b g${groupSize}: the maximum maps to 2^bits - 1`,
+          );
+          assert.ok(Math.max(...qg) <= 2 ** bits - 1);
           assert.ok(
             maxAbsDiff(slice(w), slice(back)) <= scale * 0.5 + 1e-6 + Math.abs(scale * 2 ** bits * 1e-3),
             `${bits}b g${groupSize}`,
           );
         }
     }
-  assert.throws(() => quantizeRTN(w, rows, cols, { bits: 9, groupSize: 128 }), /bits must be 2..8/);
+  assert.throws(() => quantizeRTN(w, rows, cols, { bits: 9, groupSize: 128 }), {
+    name: 'UserError',
+    message: /bits must be 2..8/,
+  });
 });
 
 test('clipping narrows the range a group is quantized over', () => {
@@ -48,5 +60,5 @@ test('int4 packing round-trips, odd lengths included', () => {
   assert.equal(packed.length, 3 * 4);
   assert.equal(packed[0], q[0] | (q[1] << 4));
   assert.deepEqual(unpackInt4(packed, 3, 7), q);
-  assert.throws(() => packInt4(Uint8Array.from([16]), 1, 1), /4 bits/);
+  assert.throws(() => packInt4(Uint8Array.from([16]), 1, 1), { name: 'RangeError', message: /4 bits/ });
 });
