@@ -1,8 +1,12 @@
 /**
  * AWQ (Lin et al., MLSys 2024), block by block as llm-awq's auto_scale.py and auto_clip.py:
  *  1. per group of linears sharing an input, search s = mean|x|^α (α on a grid of 20 in [0, 1),
- *     normalized by sqrt(max(s) · min(s))) for the least output MSE of the quantized group, and
- *     fold s into the preceding norm or linear so the fp model is unchanged;
+ *     normalized by sqrt(max(s) · min(s))) for the least MSE of the quantized output, and fold s
+ *     into the preceding norm or linear so the fp model is unchanged. The output inspected is
+ *     llm-awq's module2inspect where it is per token: the MLP's output for gate / up (down stays
+ *     fp), o's and down's own outputs. For q, k, v llm-awq inspects the attention block's output,
+ *     which needs whole sequences; calibration keeps sampled rows, so the loss is on the
+ *     concatenated q, k, v outputs;
  *  2. per output row and group, search the clipping range (shrinking the max over a grid) for the
  *     least output error, skipping q and k as llm-awq does;
  *  3. quantize with the chosen scales and clips (quantizeModel).
@@ -69,6 +73,25 @@ function scaleColumns(w: Float32Array, K: number, s: Float32Array, invert = fals
   return out;
 }
 
+/**
+ * The block output the loss is measured on, from the concatenated outputs y [n, N] of the searched
+ * linears; the linears' own outputs when not given.
+ */
+type Inspect = (y: Float32Array, n: number) => Float32Array;
+
+/** The MLP's output w2 · (silu(gate) ⊙ up) from y = [gate | up] per row, w2 [dim, hidden] in fp. */
+function mlpOutput(be: Backend, w2: Float32Array, dim: number, hidden: number): Inspect {
+  return (y, n) => {
+    const mid = new Float32Array(n * hidden);
+    for (let t = 0; t < n; t++)
+      for (let h = 0; h < hidden; h++) {
+        const gate = y[t * 2 * hidden + h];
+        mid[t * hidden + h] = (gate / (1 + Math.exp(-gate))) * y[t * 2 * hidden + hidden + h];
+      }
+    return project(be, mid, w2, n, dim, hidden);
+  };
+}
+
 /** _search_module_scale: the best s for linears [N_i, K] sharing the input `site`. */
 export function searchModuleScale(
   be: Backend,
@@ -76,6 +99,7 @@ export function searchModuleScale(
   weights: Float32Array[],
   K: number,
   o: AwqOptions,
+  inspect: Inspect = (y) => y,
 ): { scales: Float32Array; ratio: number } {
   const x = site.sample();
   const n = site.count;
@@ -86,7 +110,7 @@ export function searchModuleScale(
     wCat.set(w, at);
     at += w.length;
   }
-  const reference = project(be, x, wCat, n, N, K);
+  const reference = inspect(project(be, x, wCat, n, N, K), n);
   const nGrid = o.nGrid ?? 20;
   let best = { loss: Infinity, ratio: 0, scales: new Float32Array(K).fill(1) };
   for (let g = 0; g < nGrid; g++) {
@@ -95,7 +119,7 @@ export function searchModuleScale(
     const norm = Math.sqrt(Math.max(...s) * Math.min(...s));
     for (let c = 0; c < K; c++) s[c] /= norm;
     const quantized = scaleColumns(fakeQuantize(scaleColumns(wCat, K, s), N, K, o), K, s, true);
-    const loss = mse(reference, project(be, x, quantized, n, N, K));
+    const loss = mse(reference, inspect(project(be, x, quantized, n, N, K), n));
     if (loss < best.loss) best = { loss, ratio, scales: s };
   }
   return best;
@@ -191,8 +215,9 @@ export function runAwq(model: LlamaModel, stats: LayerStats[], o: AwqOptions): A
       st.attn_out.divide(found.scales);
       r.o = found.ratio;
     }
-    // (post_attention_layernorm -> gate, up)
-    found = searchModuleScale(be, st.ffn_in, [f32(L.w1), f32(L.w3)], c.dim, o);
+    // (post_attention_layernorm -> gate, up), the loss on the MLP's output
+    const mlp = mlpOutput(be, f32(L.w2), c.dim, c.hiddenDim);
+    found = searchModuleScale(be, st.ffn_in, [f32(L.w1), f32(L.w3)], c.dim, o, mlp);
     scaleNormFcs(L.ffnNorm, [f32(L.w1), f32(L.w3)], found.scales);
     st.ffn_in.divide(found.scales);
     r.gateUp = found.ratio;
