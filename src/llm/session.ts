@@ -237,7 +237,8 @@ export class Session {
   private record(tokens: readonly number[]): void {
     const keep = this.cache.capacity;
     for (const t of tokens) this.history.push(t);
-    // once tokens have left the cache, keep only the recent history
+    // once tokens have left the cache, keep only the recent history; trimming at twice the
+    // capacity (not at every token) makes the splice's cost amortized O(1) per token
     if (this.history.length > 2 * keep && (this.cache.position > keep || this.recompute)) {
       this.dropped += this.history.length - keep;
       this.history.splice(0, this.history.length - keep);

@@ -112,14 +112,17 @@ export class SlotPool {
   }
 
   private take(prompt: readonly number[]): Session {
+    // longest shared prefix first, then least recently used
     let best = 0;
-    let bestScore = -Infinity;
+    let bestShared = -1;
+    let bestUsed = Infinity;
     this.free.forEach((s, i) => {
-      // longest shared prefix first, then least recently used
-      const score = sharedPrefix(s.history, prompt) * 1e9 - (this.lastUsed.get(s) ?? -1);
-      if (score > bestScore) {
+      const shared = sharedPrefix(s.history, prompt);
+      const used = this.lastUsed.get(s) ?? -1;
+      if (shared > bestShared || (shared === bestShared && used < bestUsed)) {
         best = i;
-        bestScore = score;
+        bestShared = shared;
+        bestUsed = used;
       }
     });
     const [session] = this.free.splice(best, 1);
