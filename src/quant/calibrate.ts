@@ -131,6 +131,7 @@ export function calibrate(
     });
   } finally {
     model.observer = null;
+    cache.dispose();
   }
   return stats;
 }
