@@ -22,6 +22,10 @@ export class ReLU implements Layer {
     return [];
   }
 
+  dispose(): void {
+    this.ws.dispose();
+  }
+
   forward(x: Float32Array, batch: number): Float32Array {
     const y = this.ws.f32('y', batch * sizeOf(this.inShape));
     for (let i = 0; i < y.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
@@ -58,6 +62,10 @@ export class Dropout implements Layer {
 
   params(): Param[] {
     return [];
+  }
+
+  dispose(): void {
+    this.ws.dispose();
   }
 
   forward(x: Float32Array, batch: number, training: boolean): Float32Array {
@@ -98,6 +106,8 @@ export class Flatten implements Layer {
   params(): Param[] {
     return [];
   }
+
+  dispose(): void {}
 
   forward(x: Float32Array): Float32Array {
     return x;
