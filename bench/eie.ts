@@ -7,7 +7,7 @@
 import { WasmBackend, defaultThreads } from '../src/kernels/index.js';
 import { table } from '../src/cli/table.js';
 import { buildEie, eieToDense } from '../src/sparse/eie-layer.js';
-import { placeOnBackend } from '../src/sparse/eie-network.js';
+import { freeOnBackend, placeOnBackend } from '../src/sparse/eie-network.js';
 import { Random } from '../src/tensor/random.js';
 import { secondsPerCall } from './timing.js';
 
@@ -87,7 +87,9 @@ export async function benchEie(log: (line: string) => void): Promise<EieReport> 
           `${row.layer} weights ${wd * 100}% acts ${ad * 100}%: dense ${row.denseMs.toFixed(3)} ms, EIE ${row.eieMs.toFixed(3)} ms, ${row.speedup.toFixed(1)}x of ${ideal.toFixed(1)}x`,
         );
       }
+      freeOnBackend(layer, backend);
     }
+    for (const a of [dense, x, y]) backend.free(a);
   }
   backend.dispose();
   return { threads, pes, rows };

@@ -61,6 +61,7 @@ export async function benchStreaming(
       t0 = performance.now();
       since = generated;
     }
+    session.dispose();
   }
   loaded.dispose();
   return { model: `${path} (synthetic SmolLM2-135M shapes, random weights, Q8_0)`, rows };

@@ -58,27 +58,31 @@ export function perplexity(
   };
 
   let sequences = 0;
-  if (options.perLine) {
-    const lines = text.split('\n').filter((l) => l !== '');
-    lines.forEach((line, i) => {
-      const tokens = tokenizer.encode(line).slice(0, ctx);
-      if (tokens.length >= 2) score(tokens, 1);
-      sequences++;
-      options.onProgress?.(i + 1, lines.length);
-    });
-  } else {
-    const stride = options.stride ?? ctx;
-    if (!Number.isInteger(stride) || stride < 1 || stride > ctx)
-      throw new UserError(`stride must be an integer in [1, ${ctx}]`);
-    const tokens = tokenizer.encode(text);
-    let scoredUpTo = 1; // the first token has no prediction
-    for (let begin = 0; scoredUpTo < tokens.length; begin += stride) {
-      const end = Math.min(begin + ctx, tokens.length);
-      score(tokens.slice(begin, end), scoredUpTo - begin);
-      scoredUpTo = end;
-      sequences++;
-      options.onProgress?.(end, tokens.length);
+  try {
+    if (options.perLine) {
+      const lines = text.split('\n').filter((l) => l !== '');
+      lines.forEach((line, i) => {
+        const tokens = tokenizer.encode(line).slice(0, ctx);
+        if (tokens.length >= 2) score(tokens, 1);
+        sequences++;
+        options.onProgress?.(i + 1, lines.length);
+      });
+    } else {
+      const stride = options.stride ?? ctx;
+      if (!Number.isInteger(stride) || stride < 1 || stride > ctx)
+        throw new UserError(`stride must be an integer in [1, ${ctx}]`);
+      const tokens = tokenizer.encode(text);
+      let scoredUpTo = 1; // the first token has no prediction
+      for (let begin = 0; scoredUpTo < tokens.length; begin += stride) {
+        const end = Math.min(begin + ctx, tokens.length);
+        score(tokens.slice(begin, end), scoredUpTo - begin);
+        scoredUpTo = end;
+        sequences++;
+        options.onProgress?.(end, tokens.length);
+      }
     }
+  } finally {
+    cache.dispose();
   }
   if (count === 0) throw new UserError('the text has no token to predict');
   const meanNll = nll / count;

@@ -31,27 +31,31 @@ export function measureSpeed(model: LlamaModel, options: SpeedOptions = {}): Spe
       return seed % model.config.vocabSize;
     });
   const cache = model.newCache();
-  model.forward(randomTokens(16), cache); // warm-up: JIT, page faults, thread pool
-  const prefill = prompts.map((tokens) => {
+  try {
+    model.forward(randomTokens(16), cache); // warm-up: JIT, page faults, thread pool
+    const prefill = prompts.map((tokens) => {
+      cache.truncate(0);
+      const t0 = performance.now();
+      model.forward(randomTokens(tokens), cache);
+      const seconds = (performance.now() - t0) / 1000;
+      return { tokens, seconds, tokensPerSecond: tokens / seconds };
+    });
+
     cache.truncate(0);
     const t0 = performance.now();
-    model.forward(randomTokens(tokens), cache);
-    const seconds = (performance.now() - t0) / 1000;
-    return { tokens, seconds, tokensPerSecond: tokens / seconds };
-  });
-
-  cache.truncate(0);
-  const t0 = performance.now();
-  let next = argmax(model.forward(randomTokens(prompts[0] ?? 1), cache));
-  const timeToFirstTokenMs = performance.now() - t0;
-  const t1 = performance.now();
-  for (let i = 0; i < decode; i++) next = argmax(model.forward([next], cache));
-  const decodeSeconds = (performance.now() - t1) / 1000;
-  return {
-    prefill,
-    timeToFirstTokenMs,
-    decodeTokens: decode,
-    decodeTokensPerSecond: decode / decodeSeconds,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  };
+    let next = argmax(model.forward(randomTokens(prompts[0] ?? 1), cache));
+    const timeToFirstTokenMs = performance.now() - t0;
+    const t1 = performance.now();
+    for (let i = 0; i < decode; i++) next = argmax(model.forward([next], cache));
+    const decodeSeconds = (performance.now() - t1) / 1000;
+    return {
+      prefill,
+      timeToFirstTokenMs,
+      decodeTokens: decode,
+      decodeTokensPerSecond: decode / decodeSeconds,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+  } finally {
+    cache.dispose();
+  }
 }

@@ -72,27 +72,31 @@ export function streamPerplexity(
     bucketSum = 0;
     bucketCount = 0;
   };
-  for (let i = 0; i + 1 < tokens.length; i++) {
-    if (session.policy === 'full' && session.cache.full) break;
-    const nll = negativeLogLikelihood(session.append([tokens[i]]), tokens[i + 1]);
-    sum += nll;
-    count++;
-    bucketSum += nll;
-    bucketCount++;
-    if (bucketCount === bucketSize) closeBucket();
-    if (count % 100 === 0) options.onProgress?.(count, tokens.length - 1);
+  try {
+    for (let i = 0; i + 1 < tokens.length; i++) {
+      if (session.policy === 'full' && session.cache.full) break;
+      const nll = negativeLogLikelihood(session.append([tokens[i]]), tokens[i + 1]);
+      sum += nll;
+      count++;
+      bucketSum += nll;
+      bucketCount++;
+      if (bucketCount === bucketSize) closeBucket();
+      if (count % 100 === 0) options.onProgress?.(count, tokens.length - 1);
+    }
+    if (bucketCount > 0) closeBucket();
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      policy: session.policy,
+      capacity: session.cache.capacity,
+      sinks: session.cache.sinks,
+      tokens: count,
+      meanNll: sum / count,
+      perplexity: Math.exp(sum / count),
+      tokensPerSecond: count / seconds,
+      buckets,
+      peakRssBytes: Math.max(peakRss, process.memoryUsage().rss),
+    };
+  } finally {
+    session.dispose();
   }
-  if (bucketCount > 0) closeBucket();
-  const seconds = (performance.now() - t0) / 1000;
-  return {
-    policy: session.policy,
-    capacity: session.cache.capacity,
-    sinks: session.cache.sinks,
-    tokens: count,
-    meanNll: sum / count,
-    perplexity: Math.exp(sum / count),
-    tokensPerSecond: count / seconds,
-    buckets,
-    peakRssBytes: Math.max(peakRss, process.memoryUsage().rss),
-  };
 }

@@ -89,6 +89,9 @@ export const convOutSize = (size: number, kernel: number, stride: number, pad = 
  * in PyTorch's Linear and in GGUF). Outputs are written into caller-owned arrays so a model can
  * preallocate its run state. Element-wise ops cover the whole of `out`.
  */
+/** An array from allocF32 / allocBytes, or a typed view over the whole of one. */
+export type HeapArray = Float32Array | Uint8Array | Int8Array | Uint32Array;
+
 export interface Backend {
   readonly name: string;
   readonly threads: number;
@@ -96,8 +99,11 @@ export interface Backend {
   allocF32(n: number): Float32Array;
   /** Raw bytes this backend computes on without copying (quantized weights). */
   allocBytes(n: number): Uint8Array;
-  /** Gives back an array from allocF32 / allocBytes (a KV cache no longer used); it must not be used after. */
-  free(a: Float32Array | Uint8Array): void;
+  /**
+   * Gives back an array from allocF32 / allocBytes, or a view over all of one (int8 weights, EIE
+   * pointers); it must not be used after. Whoever allocates an array frees it.
+   */
+  free(a: HeapArray): void;
   /** Frees what this backend holds (worker threads). */
   dispose(): void;
 

@@ -6,6 +6,7 @@ import {
   type AttentionShape,
   type Backend,
   type EieWeights,
+  type HeapArray,
   type Int8Weights,
   type Int4Weights,
   type PatchShape,
@@ -26,7 +27,7 @@ export class ReferenceBackend implements Backend {
     return new Uint8Array(n);
   }
 
-  free(_a: Float32Array | Uint8Array): void {} // the garbage collector's job here
+  free(_a: HeapArray): void {} // the garbage collector's job here
 
   dispose(): void {}
 

@@ -12,6 +12,7 @@ import {
   type AttentionShape,
   type Backend,
   type EieWeights,
+  type HeapArray,
   type Int8Weights,
   type Int4Weights,
   type PatchShape,
@@ -87,7 +88,7 @@ const HEAP_BASE = 1 << 20;
 const Q8_INTEGER_ROWS = 16;
 const INT4_INTEGER_ROWS = 12;
 /** a cache line: arrays and each thread's scratch never share one */
-const ALIGN = 64;
+export const HEAP_ALIGN = 64;
 
 type Typed = Float32Array | Uint8Array | Uint16Array | Uint32Array | Int8Array;
 
@@ -142,7 +143,7 @@ export class WasmBackend implements Backend {
   }
   /** Reserves `bytes` in the shared heap and returns the address. */
   private alloc(bytes: number): number {
-    const ptr = Math.ceil(this.top / ALIGN) * ALIGN;
+    const ptr = Math.ceil(this.top / HEAP_ALIGN) * HEAP_ALIGN;
     const end = ptr + bytes;
     if (end > MAX_PAGES * PAGE)
       throw new HeapExhaustedError(`WASM heap exhausted: ${end} bytes needed, 4 GiB is the limit`);
@@ -163,7 +164,7 @@ export class WasmBackend implements Backend {
    * (Scratch space for one call is taken above the top with `alloc` and dropped after.)
    */
   private allocKept(bytes: number): number {
-    const size = Math.ceil(bytes / ALIGN) * ALIGN;
+    const size = Math.ceil(bytes / HEAP_ALIGN) * HEAP_ALIGN;
     const i = this.freeBlocks.findIndex((b) => b.bytes >= size);
     if (i < 0) return this.alloc(size);
     const block = this.freeBlocks[i];
@@ -176,11 +177,11 @@ export class WasmBackend implements Backend {
     return ptr;
   }
 
-  free(a: Float32Array | Uint8Array): void {
+  free(a: HeapArray): void {
     if (!this.heapBuffers.has(a.buffer) || a.byteLength === 0) return; // not in the heap: the garbage collector's
     const ptr = a.byteOffset;
-    const bytes = Math.ceil(a.byteLength / ALIGN) * ALIGN;
-    if (ptr < HEAP_BASE || ptr % ALIGN !== 0 || ptr + a.byteLength > this.top)
+    const bytes = Math.ceil(a.byteLength / HEAP_ALIGN) * HEAP_ALIGN;
+    if (ptr < HEAP_BASE || ptr % HEAP_ALIGN !== 0 || ptr + a.byteLength > this.top)
       throw new RangeError('free: not an array from allocF32 / allocBytes');
     const blocks = this.freeBlocks;
     let i = blocks.findIndex((b) => b.ptr > ptr);
@@ -261,7 +262,7 @@ export class WasmBackend implements Backend {
     const threads = parallel && this.pool ? this.threads : 1;
     let stride = 0;
     if (plan.scratchBytes) {
-      stride = Math.ceil(plan.scratchBytes(named, this.layout) / ALIGN) * ALIGN;
+      stride = Math.ceil(plan.scratchBytes(named, this.layout) / HEAP_ALIGN) * HEAP_ALIGN;
       list[plan.scratchAt] = this.alloc(stride * threads);
     }
     if (threads > 1 && this.pool) this.pool.run(op, rows, stride, list);

@@ -47,6 +47,7 @@ export function encodeChat(tokenizer: Tokenizer, rendered: string): number[] {
   return tokenizer.encode(rendered, { bos: !(bosText && rendered.startsWith(bosText)), special: true });
 }
 
+/** Owns its Session (and so its KV cache): dispose() frees it. */
 export class Chat {
   readonly messages: ChatMessage[] = [];
   readonly session: Session;
@@ -61,6 +62,11 @@ export class Chat {
   ) {
     this.session = new Session(model, tokenizer, cache);
     this.reset();
+  }
+
+  /** Frees the session's KV cache; the chat cannot answer after. */
+  dispose(): void {
+    this.session.dispose();
   }
 
   reset(): void {

@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './kv-cache.js';
 export * from './weights.js';
+export * from './free-weights.js';
 export * from './model.js';
 export * from './load.js';
 export * from './sampler.js';

@@ -36,6 +36,8 @@ export interface CacheOptions {
  * the window keys need no re-rotation: as in StreamingLLM, their distance to the query inside the
  * cache equals their distance in the stream. The sinks sit at cache positions 0..sinks-1 and are
  * scored against the query rotated to its cache position instead (see LlamaModel).
+ *
+ * The cache allocates its arrays in the backend's memory and frees them on dispose().
  */
 export class KVCache {
   readonly keys: Float32Array[];

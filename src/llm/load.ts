@@ -12,6 +12,7 @@ import type { TensorFile } from '../formats/tensor-file.js';
 import { tokenizerFromGGUF, tokenizerFromHF, tokenizerFromLlama2c } from '../tokenizer/load.js';
 import { type Tokenizer, TokenizerError } from '../tokenizer/tokenizer.js';
 import { type LlamaConfig, ModelConfigError, validateConfig } from './config.js';
+import { freeWeights } from './free-weights.js';
 import { LlamaModel } from './model.js';
 import { type NamingScheme, type StoredQuantization, loadWeights } from './weights.js';
 
@@ -30,6 +31,7 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Owns the weights it loaded and the model (dispose() frees both), and the backend when loadModel created it. */
 export interface LoadedModel {
   path: string;
   format: 'gguf' | 'hf' | 'llama2c';
@@ -37,7 +39,11 @@ export interface LoadedModel {
   model: LlamaModel;
   tokenizer: Tokenizer;
   backend: Backend;
-  /** releases the backend's worker threads when loadModel created the backend */
+  /**
+   * Frees the model's run state and weights (as they are then: quantized in place included), and
+   * the backend's worker threads when loadModel created the backend. Sessions and caches on the
+   * model are their creators' to dispose first.
+   */
   dispose(): void;
 }
 
@@ -62,7 +68,14 @@ export async function loadModel(
         options.onProgress,
         opened.quantization,
       );
-      const model = new LlamaModel(opened.config, weights, backend, options.maxBatch);
+      let model: LlamaModel;
+      try {
+        model = new LlamaModel(opened.config, weights, backend, options.maxBatch);
+      } catch (err) {
+        freeWeights(backend, weights);
+        throw err;
+      }
+      let disposed = false;
       return {
         path,
         format: opened.format,
@@ -70,7 +83,13 @@ export async function loadModel(
         model,
         tokenizer: opened.tokenizer,
         backend,
-        dispose: () => ownBackend && backend.dispose(),
+        dispose: () => {
+          if (disposed) return;
+          disposed = true;
+          model.dispose();
+          freeWeights(backend, weights);
+          if (ownBackend) backend.dispose();
+        },
       };
     } finally {
       opened.file.close();

@@ -29,6 +29,7 @@ interface RunState {
 /** The inputs of each group of linears sharing an input (what AWQ and SmoothQuant calibrate on). */
 export type LinearSite = 'attn_in' | 'attn_out' | 'ffn_in' | 'ffn_mid';
 
+/** Allocates its run state and frees it on dispose(); the weights stay their loader's (LoadedModel). */
 export class LlamaModel {
   readonly maxBatch: number;
   /** Called with the [T, width] input rows of each linear group as the forward pass computes them (calibration). */
@@ -65,6 +66,11 @@ export class LlamaModel {
     };
     this.invFreq = backend.allocF32(c.headDim / 2);
     this.invFreq.set(ropeFrequencies(c));
+  }
+
+  /** Frees the run state; the model cannot run after. */
+  dispose(): void {
+    for (const a of [...Object.values(this.s), this.invFreq]) this.backend.free(a);
   }
 
   newCache(options: CacheOptions = {}): KVCache {

@@ -43,6 +43,7 @@ export interface SessionCacheOptions extends Omit<CacheOptions, 'policy'> {
   policy?: CachePolicy | 'recompute';
 }
 
+/** Owns its KV cache (dispose() frees it); the model and the batcher stay their creator's. */
 export class Session {
   /**
    * The tokens fed so far, in order: all of them while the cache holds them all; once it evicts,

@@ -46,6 +46,12 @@ export class Conv2d implements Layer {
     return [this.weight, this.bias];
   }
 
+  dispose(): void {
+    this.weight.dispose();
+    this.bias.dispose();
+    this.ws.dispose();
+  }
+
   private get dims() {
     const [H, W, C] = this.inShape;
     const [OH, OW] = this.outShape;

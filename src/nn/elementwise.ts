@@ -23,6 +23,10 @@ export class ReLU implements Layer {
     return [];
   }
 
+  dispose(): void {
+    this.ws.dispose();
+  }
+
   forward(x: Float32Array, batch: number): Float32Array {
     const y = this.ws.f32('y', batch * sizeOf(this.inShape));
     for (let i = 0; i < y.length; i++) y[i] = x[i] > 0 ? x[i] : 0;
@@ -59,6 +63,10 @@ export class Dropout implements Layer {
 
   params(): Param[] {
     return [];
+  }
+
+  dispose(): void {
+    this.ws.dispose();
   }
 
   forward(x: Float32Array, batch: number, training: boolean): Float32Array {
@@ -99,6 +107,8 @@ export class Flatten implements Layer {
   params(): Param[] {
     return [];
   }
+
+  dispose(): void {}
 
   forward(x: Float32Array): Float32Array {
     return x;

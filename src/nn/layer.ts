@@ -17,4 +17,6 @@ export interface Layer {
   params(): Param[];
   forward(x: Float32Array, batch: number, training: boolean): Float32Array;
   backward(dy: Float32Array, batch: number, needInputGrad: boolean): Float32Array | null;
+  /** Frees its parameters and buffers in the backend; the layer cannot run after. */
+  dispose(): void;
 }

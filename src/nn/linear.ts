@@ -34,6 +34,12 @@ export class Linear implements Layer {
     return [this.weight, this.bias];
   }
 
+  dispose(): void {
+    this.weight.dispose();
+    this.bias.dispose();
+    this.ws.dispose();
+  }
+
   forward(x: Float32Array, batch: number): Float32Array {
     this.x = x;
     return affineForward(this.backend, this.ws, x, this.weight, this.bias, batch);

@@ -2,8 +2,8 @@ import type { Backend } from '../kernels/backend.js';
 import { UserError } from '../errors.js';
 
 /**
- * A trainable tensor: values and gradient in the backend's memory (so kernels use them in place),
- * and, once the network is pruned, a mask of the weights still alive.
+ * A trainable tensor: values and gradient in the backend's memory (so kernels use them in place,
+ * until dispose() frees them), and, once the network is pruned, a mask of the weights still alive.
  */
 export class Param {
   readonly data: Float32Array;
@@ -14,12 +14,17 @@ export class Param {
   constructor(
     readonly name: string,
     readonly shape: readonly number[],
-    backend: Backend,
+    private readonly backend: Backend,
   ) {
     const n = shape.reduce((a, b) => a * b, 1);
     if (n > 2 ** 28) throw new UserError(`${name} [${shape}] has more than 2^28 values`);
     this.data = backend.allocF32(n);
     this.grad = backend.allocF32(n);
+  }
+
+  dispose(): void {
+    this.backend.free(this.data);
+    this.backend.free(this.grad);
   }
 
   get size(): number {

@@ -31,6 +31,10 @@ export class MaxPool2d implements Layer {
     return [];
   }
 
+  dispose(): void {
+    this.ws.dispose();
+  }
+
   forward(x: Float32Array, batch: number): Float32Array {
     const [H, W, C] = this.inShape;
     const [OH, OW] = this.outShape;

@@ -24,7 +24,10 @@ export type LayerSpec =
   | { type: 'dropout'; p: number }
   | { type: 'flatten' };
 
-/** Layers applied in order; backward runs them in reverse (reverse-mode differentiation of the chain). */
+/**
+ * Layers applied in order; backward runs them in reverse (reverse-mode differentiation of the
+ * chain). The network owns its layers (parameters and buffers in the backend): dispose() frees them.
+ */
 export class Sequential {
   readonly layers: Layer[];
 
@@ -64,6 +67,10 @@ export class Sequential {
     const p = this.params().find((q) => q.name === name);
     if (!p) throw new RangeError(`${this.spec.name} has no parameter ${name}`);
     return p;
+  }
+
+  dispose(): void {
+    for (const layer of this.layers) layer.dispose();
   }
 
   forward(x: Float32Array, batch: number, training = false): Float32Array {

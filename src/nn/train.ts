@@ -38,30 +38,34 @@ export function fit(net: Sequential, data: ImageDataset, o: FitOptions): EpochSt
   const total = o.epochs * stepsPerEpoch;
   const stats: EpochStats[] = [];
   let step = 0;
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
-    random.shuffle(order);
-    let loss = 0;
-    let correct = 0;
-    for (let start = 0; start < data.count; start += o.batchSize) {
-      const batch = Math.min(o.batchSize, data.count - start);
-      const x = ws.f32('x', batch * size);
-      const labels = new Uint8Array(batch);
-      for (let b = 0; b < batch; b++) {
-        const i = order[start + b];
-        x.set(data.images.subarray(i * size, (i + 1) * size), b * size);
-        labels[b] = data.labels[i];
+  try {
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      random.shuffle(order);
+      let loss = 0;
+      let correct = 0;
+      for (let start = 0; start < data.count; start += o.batchSize) {
+        const batch = Math.min(o.batchSize, data.count - start);
+        const x = ws.f32('x', batch * size);
+        const labels = new Uint8Array(batch);
+        for (let b = 0; b < batch; b++) {
+          const i = order[start + b];
+          x.set(data.images.subarray(i * size, (i + 1) * size), b * size);
+          labels[b] = data.labels[i];
+        }
+        const logits = net.forward(x, batch, true);
+        const dLogits = ws.f32('dLogits', batch * classes);
+        const r = softmaxCrossEntropy(logits, labels, batch, classes, dLogits);
+        net.backward(dLogits, batch);
+        o.optimizer.step(o.lr * 0.5 * (1 + Math.cos((Math.PI * step) / total)));
+        o.afterStep?.();
+        loss += r.loss * batch;
+        correct += r.correct;
+        o.onStep?.(++step, total);
       }
-      const logits = net.forward(x, batch, true);
-      const dLogits = ws.f32('dLogits', batch * classes);
-      const r = softmaxCrossEntropy(logits, labels, batch, classes, dLogits);
-      net.backward(dLogits, batch);
-      o.optimizer.step(o.lr * 0.5 * (1 + Math.cos((Math.PI * step) / total)));
-      o.afterStep?.();
-      loss += r.loss * batch;
-      correct += r.correct;
-      o.onStep?.(++step, total);
+      stats.push({ epoch: epoch + 1, loss: loss / data.count, trainAccuracy: correct / data.count });
     }
-    stats.push({ epoch: epoch + 1, loss: loss / data.count, trainAccuracy: correct / data.count });
+  } finally {
+    ws.dispose();
   }
   return stats;
 }
@@ -73,16 +77,20 @@ export function predict(net: Sequential, data: ImageDataset, batchSize = 500): U
   const classes = net.outputSize;
   const ws = new Workspace(net.backend);
   const out = new Uint8Array(data.count);
-  for (let start = 0; start < data.count; start += batchSize) {
-    const batch = Math.min(batchSize, data.count - start);
-    const x = ws.f32('x', batch * size);
-    x.set(data.images.subarray(start * size, (start + batch) * size));
-    const logits = net.forward(x, batch, false);
-    for (let b = 0; b < batch; b++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (logits[b * classes + c] > logits[b * classes + best]) best = c;
-      out[start + b] = best;
+  try {
+    for (let start = 0; start < data.count; start += batchSize) {
+      const batch = Math.min(batchSize, data.count - start);
+      const x = ws.f32('x', batch * size);
+      x.set(data.images.subarray(start * size, (start + batch) * size));
+      const logits = net.forward(x, batch, false);
+      for (let b = 0; b < batch; b++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) if (logits[b * classes + c] > logits[b * classes + best]) best = c;
+        out[start + b] = best;
+      }
     }
+  } finally {
+    ws.dispose();
   }
   return out;
 }

@@ -2,7 +2,8 @@ import type { Backend } from '../kernels/backend.js';
 
 /**
  * A layer's activation and gradient buffers in the backend's memory, grown to the largest batch
- * seen and then reused, so training allocates nothing per step.
+ * seen and then reused, so training allocates nothing per step. It owns them: a grown buffer
+ * replaces (and frees) the smaller one, and dispose() frees them all.
  */
 export class Workspace {
   private readonly buffers = new Map<string, Float32Array>();
@@ -13,9 +14,15 @@ export class Workspace {
   f32(key: string, n: number): Float32Array {
     let b = this.buffers.get(key);
     if (!b || b.length < n) {
+      if (b) this.backend.free(b);
       b = this.backend.allocF32(n);
       this.buffers.set(key, b);
     }
     return b.length === n ? b : b.subarray(0, n);
+  }
+
+  dispose(): void {
+    for (const b of this.buffers.values()) this.backend.free(b);
+    this.buffers.clear();
   }
 }

@@ -132,6 +132,7 @@ export function calibrate(
     });
   } finally {
     model.observer = null;
+    cache.dispose();
   }
   return stats;
 }

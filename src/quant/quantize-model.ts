@@ -26,7 +26,8 @@ export function linearShape(model: LlamaModel, key: (typeof LINEAR_KEYS)[number]
 
 /**
  * Quantizes in place; int2..int4 values are stored packed in 4 bits. The embedding and classifier
- * stay as they are. Returns each layer's relative weight error ||W - Q(W)||² / ||W||².
+ * stay as they are. The f32 linears are freed as they are replaced. Returns each layer's relative
+ * weight error ||W - Q(W)||² / ||W||².
  */
 export function quantizeModel(model: LlamaModel, config: QuantConfig, clips?: ClipPlan): number[] {
   checkQuantConfig(config);
@@ -58,6 +59,7 @@ export function quantizeModel(model: LlamaModel, config: QuantConfig, clips?: Cl
         data: { packed, scales, zeros, groupSize: config.groupSize || cols },
       };
       L[key] = q;
+      be.free(w.data); // the replaced f32 weights; the new ones are the weights' owner's
     }
     return err / norm;
   });

@@ -96,7 +96,7 @@ const SITE_OF = {
 /**
  * Every decoder linear to W8A8 in place (the embedding and classifier stay f32, as in the paper).
  * Static activation scales come from the calibration statistics (max |x| / 127 over the site).
- * Returns each layer's relative weight error ||W - Q(W)||² / ||W||².
+ * The f32 linears are freed as they are replaced. Returns each layer's relative weight error ||W - Q(W)||² / ||W||².
  */
 export function quantizeW8A8(model: LlamaModel, o: W8A8Options, stats: LayerStats[] | null): number[] {
   if (o.act === 'static' && !stats) throw new UserError('static activation scales need calibration');
@@ -121,6 +121,7 @@ export function quantizeW8A8(model: LlamaModel, o: W8A8Options, stats: LayerStat
         dtype: 'int8',
         data: { q: new Int8Array(heapQ.buffer, heapQ.byteOffset, q.length), scales: heapScales, act },
       };
+      be.free(w); // the replaced f32 weights; the new ones are the weights' owner's
     }
     return err / norm;
   });

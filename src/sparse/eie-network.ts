@@ -83,23 +83,28 @@ export function predictEie(net: EieNetwork, data: ImageDataset, backend: Backend
   const bufs = [backend.allocF32(widest), backend.allocF32(widest)];
   const size = layers[0].cols;
   const out = new Uint8Array(data.count);
-  for (let n = 0; n < data.count; n++) {
-    let x = bufs[0].subarray(0, size);
-    x.set(data.images.subarray(n * size, (n + 1) * size));
-    layers.forEach((l, i) => {
-      const y = bufs[(i + 1) % 2].subarray(0, l.rows);
-      backend.spmvEie(y, l, x, l.bias);
-      if (i < layers.length - 1) for (let r = 0; r < l.rows; r++) if (y[r] < 0) y[r] = 0;
-      x = y;
-    });
-    let best = 0;
-    for (let c = 1; c < x.length; c++) if (x[c] > x[best]) best = c;
-    out[n] = best;
+  try {
+    for (let n = 0; n < data.count; n++) {
+      let x = bufs[0].subarray(0, size);
+      x.set(data.images.subarray(n * size, (n + 1) * size));
+      layers.forEach((l, i) => {
+        const y = bufs[(i + 1) % 2].subarray(0, l.rows);
+        backend.spmvEie(y, l, x, l.bias);
+        if (i < layers.length - 1) for (let r = 0; r < l.rows; r++) if (y[r] < 0) y[r] = 0;
+        x = y;
+      });
+      let best = 0;
+      for (let c = 1; c < x.length; c++) if (x[c] > x[best]) best = c;
+      out[n] = best;
+    }
+  } finally {
+    for (const b of bufs) backend.free(b);
+    for (const l of layers) freeOnBackend(l, backend);
   }
   return out;
 }
 
-/** A copy of the layer's arrays in the backend's memory, so the kernels read them in place. */
+/** A copy of the layer's arrays in the backend's memory, so the kernels read them in place; the caller frees it (freeOnBackend). */
 export function placeOnBackend(l: EieLayer, backend: Backend): EieLayer {
   const f32 = (a: Float32Array) => {
     const b = backend.allocF32(a.length);
@@ -121,4 +126,9 @@ export function placeOnBackend(l: EieLayer, backend: Backend): EieLayer {
     entries,
     bias: l.bias && f32(l.bias),
   };
+}
+
+/** Gives back the arrays placeOnBackend copied into the backend. */
+export function freeOnBackend(l: EieLayer, backend: Backend): void {
+  for (const a of [l.codebook, l.pointers, l.peStart, l.entries, l.bias]) if (a) backend.free(a);
 }
