@@ -6,6 +6,7 @@ export * from './kernels/index.js';
 export * from './tokenizer/index.js';
 export * from './llm/index.js';
 export * from './eval/index.js';
+export * from './report/index.js';
 export * from './quant/index.js';
 export { inspectFile, formatSummary, type FileSummary } from './cli/inspect.js';
 export * as nn from './nn/index.js';

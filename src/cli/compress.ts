@@ -5,13 +5,13 @@ import { type DeepCompressionReport, deepCompression } from '../compress/deep-co
 import { loadCompressed } from '../compress/load.js';
 import { writeEffml } from '../formats/effml.js';
 import { createBackend } from '../kernels/index.js';
-import { histogram, lineChartSvg } from '../eval/svg-chart.js';
+import { histogram, lineChartSvg } from '../report/svg-chart.js';
 import { loadIdxDataset, takeFirst } from '../nn/dataset.js';
 import { NETWORKS } from '../nn/lenet.js';
 import { accuracy } from '../nn/train.js';
 import { type ModelOptions, numberOption, positiveInt } from './model-options.js';
 import { progress } from './progress.js';
-import { table } from './table.js';
+import { table } from '../report/table.js';
 
 /**
  * Per network: the paper's recipe (per-layer quality, bits, index width), tuned on Fashion-MNIST for

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadCompressed } from '../compress/load.js';
-import { lineChartSvg } from '../eval/svg-chart.js';
+import { lineChartSvg } from '../report/svg-chart.js';
 import { readEffml, writeEffml } from '../formats/effml.js';
 import { createBackend } from '../kernels/index.js';
 import { loadIdxDataset, takeFirst } from '../nn/dataset.js';
@@ -12,7 +12,7 @@ import { type SharedMatrix, buildEie, eieCodes, shareForEie, workPerColumn } fro
 import { eieNetworkOf, loadEieNetwork, predictEie, toEieFile } from '../sparse/eie-network.js';
 import { type SimulationResult, simulateEie } from '../sparse/simulator.js';
 import { numberOption, positiveInt } from './model-options.js';
-import { table } from './table.js';
+import { table } from '../report/table.js';
 
 const SWEEP = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 

@@ -3,9 +3,9 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { perplexity } from '../eval/perplexity.js';
 import { type StreamPerplexityResult, streamPerplexity } from '../eval/stream-perplexity.js';
-import { lineChartSvg } from '../eval/svg-chart.js';
+import { lineChartSvg } from '../report/svg-chart.js';
 import { writeFileAtomic } from '../formats/atomic-write.js';
-import { table } from './table.js';
+import { table } from '../report/table.js';
 import {
   type CacheFlags,
   type ModelOptions,

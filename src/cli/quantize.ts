@@ -4,7 +4,7 @@ import { quantizeLlama, saveQuantized } from '../quant/quantize.js';
 import { SMOOTHQUANT_PRESETS } from '../quant/smoothquant.js';
 import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
 import { progress } from './progress.js';
-import { table } from './table.js';
+import { table } from '../report/table.js';
 
 interface QuantizeFlags extends ModelOptions {
   method: string;

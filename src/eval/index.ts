@@ -1,4 +1,3 @@
 export * from './perplexity.js';
 export * from './speed.js';
 export * from './stream-perplexity.js';
-export * from './svg-chart.js';
