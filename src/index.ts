@@ -8,7 +8,6 @@ export * from './llm/index.js';
 export * from './eval/index.js';
 export * from './report/index.js';
 export * from './quant/index.js';
-export { inspectFile, formatSummary, type FileSummary } from './cli/inspect.js';
 export * as nn from './nn/index.js';
 export * from './compress/index.js';
 export * from './server/index.js';
