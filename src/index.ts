@@ -10,4 +10,5 @@ export * from './report/index.js';
 export * from './quant/index.js';
 export * as nn from './nn/index.js';
 export * from './compress/index.js';
+export * from './sparse/index.js';
 export * from './server/index.js';
