@@ -12,7 +12,7 @@ import {
 import { loadSplit } from './datasets.js';
 import { type ModelOptions, numberOption, positiveInt } from './model-options.js';
 import { perLayer } from './per-layer.js';
-import { progress } from './progress.js';
+import { stagedProgress } from './progress.js';
 
 interface CompressFlags extends ModelOptions {
   data: string;
@@ -94,7 +94,7 @@ export function registerCompress(program: Command): void {
         backend: f.backend,
         threads: positiveInt('--threads', f.threads),
       });
-      let [bar, current] = [progress(''), ''];
+      const stages = stagedProgress();
       try {
         const summary = compressToFolder(f.output, {
           network,
@@ -118,15 +118,9 @@ export function registerCompress(program: Command): void {
             f.sensitivity.trim() === ''
               ? []
               : f.sensitivity.split(',').map((v) => Number(numberOption('--sensitivity', v))),
-          onProgress: (stage, done, total) => {
-            if (stage !== current) {
-              bar.done();
-              [bar, current] = [progress(stage), stage];
-            }
-            bar.update(done, total);
-          },
+          onProgress: (stage, done, total) => stages.update(stage, done, total),
         });
-        bar.done();
+        stages.done();
         console.log(
           f.json
             ? compressionReportJson(summary)

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { quantizeLlama, saveQuantized } from '../quant/quantize.js';
 import { SMOOTHQUANT_PRESETS } from '../quant/smoothquant.js';
 import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
-import { progress } from './progress.js';
+import { stagedProgress } from './progress.js';
 import { table } from '../report/table.js';
 
 interface QuantizeFlags extends ModelOptions {
@@ -74,7 +74,7 @@ export function registerQuantize(program: Command): void {
     const calibText = f.calib === undefined ? undefined : readFileSync(f.calib, 'utf8');
     const loaded = await openModel(model, f);
     try {
-      const bars = new Map<string, ReturnType<typeof progress>>();
+      const stages = stagedProgress();
       const report = quantizeLlama(loaded.model, loaded.tokenizer, {
         method,
         ...w8,
@@ -85,15 +85,9 @@ export function registerQuantize(program: Command): void {
           samples: positiveInt('--calib-samples', f.calibSamples),
           seqLen: positiveInt('--calib-seqlen', f.calibSeqlen),
         },
-        onStage: (stage, done, total) => {
-          if (!bars.has(stage)) {
-            for (const bar of bars.values()) bar.done();
-            bars.set(stage, progress(stage));
-          }
-          bars.get(stage)?.update(done, total);
-        },
+        onStage: (stage, done, total) => stages.update(stage, done, total),
       });
-      for (const bar of bars.values()) bar.done();
+      stages.done();
       saveQuantized(f.output, loaded.model, loaded.tokenizer, report, f.format);
       if (f.json) {
         console.log(JSON.stringify({ model, output: f.output, ...report }, null, 2));
