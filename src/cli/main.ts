@@ -2,7 +2,7 @@
 /** The effml command line: a thin layer over the library. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError } from '../index.js';
 import { registerBench } from './bench.js';
 import { registerChat } from './chat.js';
 import { registerCompress } from './compress.js';

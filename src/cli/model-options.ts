@@ -1,8 +1,6 @@
 /** Options every command that runs a model shares, and loading with a progress line. */
 import type { Command } from 'commander';
-import type { BackendName } from '../kernels/index.js';
-import { type LoadedModel, loadModel } from '../llm/load.js';
-import type { SessionCacheOptions } from '../llm/session.js';
+import { type BackendName, type LoadedModel, type SessionCacheOptions, loadModel } from '../index.js';
 import { progress } from './progress.js';
 
 export interface ModelOptions {

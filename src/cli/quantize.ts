@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { quantizeLlama, saveQuantized } from '../quant/quantize.js';
-import { SMOOTHQUANT_PRESETS } from '../quant/smoothquant.js';
+import { SMOOTHQUANT_PRESETS, quantizeLlama, saveQuantized, table } from '../index.js';
 import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
 import { stagedProgress } from './progress.js';
-import { table } from '../report/table.js';
 
 interface QuantizeFlags extends ModelOptions {
   method: string;

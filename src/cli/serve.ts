@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EffmlServer } from '../server/server.js';
+import { EffmlServer } from '../index.js';
 import {
   type CacheFlags,
   type ModelOptions,

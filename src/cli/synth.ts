@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { readLlama2cTokenizer } from '../formats/llama2c.js';
-import { DEFAULT_MODEL } from '../llm/load.js';
-import { SYNTH_PRESETS, type SynthDType, synthesize } from '../llm/synth.js';
-import { tokenizerFromLlama2c } from '../tokenizer/load.js';
+import {
+  DEFAULT_MODEL,
+  SYNTH_PRESETS,
+  type SynthDType,
+  readLlama2cTokenizer,
+  synthesize,
+  tokenizerFromLlama2c,
+} from '../index.js';
 import { positiveInt } from './model-options.js';
 import { progress } from './progress.js';
 
