@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import {
-  DEFAULT_MODEL,
+  DEFAULT_VOCABULARY,
   SYNTH_PRESETS,
   type SynthDType,
   readLlama2cTokenizer,
@@ -44,7 +44,7 @@ export function registerSynth(program: Command): void {
           throw new RangeError(`--format must be gguf or hf, got ${o.format}`);
         if (!DTYPES.includes(o.dtype))
           throw new RangeError(`--dtype must be one of ${DTYPES.join(', ')}, got ${o.dtype}`);
-        const vocabFile = o.vocab ?? DEFAULT_MODEL.replace(/stories260K\.gguf$/, 'tok512.bin');
+        const vocabFile = o.vocab ?? DEFAULT_VOCABULARY;
         const vocab = tokenizerFromLlama2c(readLlama2cTokenizer(vocabFile)).vocab;
         const bar = progress('writing');
         const r = synthesize(o.output, {
