@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   EIE_SWEEP,
-  type EieSweep,
   Random,
   type SharedMatrix,
   activeColumns,
@@ -71,16 +69,14 @@ export function registerEie(program: Command): void {
         Number(positiveInt('--pes', f.pes)),
         Number(positiveInt('--fifo', f.fifo)),
       );
-      let sweep: EieSweep | undefined;
-      if (f.sweep) {
-        if (!f.output) throw new RangeError('--sweep writes CSV and SVG files: give --output <dir>');
-        mkdirSync(f.output, { recursive: true });
-        sweep = sweepEie(m, active, one.pes, one.fifo);
-        writeSweepFiles(f.output, sweep, f.layer);
-      }
-      const speedup = (cycles: number) => (sweep ? sweep.serialCycles / cycles : 0);
+      if (f.sweep && !f.output) throw new RangeError('--sweep writes CSV and SVG files: give --output <dir>');
+      const sweep = f.sweep ? sweepEie(m, active, one.pes, one.fifo) : undefined;
+      if (sweep && f.output) writeSweepFiles(f.output, sweep, f.layer);
       const fifoSweep = sweep?.byFifo.map(summarizeSimulation);
-      const peSweep = sweep?.byPes.map((r) => ({ ...summarizeSimulation(r), speedup: speedup(r.cycles) }));
+      const peSweep = sweep?.byPes.map((r) => ({
+        ...summarizeSimulation(r),
+        speedup: sweep.serialCycles / r.cycles,
+      }));
       if (f.json)
         return console.log(
           JSON.stringify(

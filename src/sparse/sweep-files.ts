@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChartSvg } from '../report/svg-chart.js';
 import type { EieSweep } from './simulate-layer.js';
@@ -6,6 +6,7 @@ import type { SimulationResult } from './simulator.js';
 
 /** fifo-sweep.csv / .svg and pe-sweep.csv / .svg into `dir`; `layer` names the layer in the titles. */
 export function writeSweepFiles(dir: string, sweep: EieSweep, layer: string): void {
+  mkdirSync(dir, { recursive: true });
   const csv = (rows: SimulationResult[]) =>
     'pes,fifo,cycles,ideal_cycles,load_efficiency,stalls,speedup_vs_1_pe\n' +
     rows
