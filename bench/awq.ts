@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { table } from '../src/cli/table.js';
+import { table } from '../src/report/table.js';
 import { perplexity } from '../src/eval/perplexity.js';
 import { defaultThreads } from '../src/kernels/index.js';
 import { DEFAULT_MODEL, loadModel } from '../src/llm/load.js';

@@ -5,7 +5,7 @@
  * activation density): what skipping the zeros would give if a sparse entry cost what a dense one does.
  */
 import { WasmBackend, defaultThreads } from '../src/kernels/index.js';
-import { table } from '../src/cli/table.js';
+import { table } from '../src/report/table.js';
 import { buildEie, eieToDense } from '../src/sparse/eie-layer.js';
 import { freeOnBackend, placeOnBackend } from '../src/sparse/eie-network.js';
 import { Random } from '../src/tensor/random.js';

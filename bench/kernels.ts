@@ -4,7 +4,7 @@
  * as the yardstick for matvec (which streams its weights once per call).
  */
 import { ReferenceBackend, WasmBackend, defaultThreads } from '../src/kernels/index.js';
-import { table } from '../src/cli/table.js';
+import { table } from '../src/report/table.js';
 import { packInt4 } from '../src/quant/pack-int4.js';
 import { quantizeRTN } from '../src/quant/rtn.js';
 import { byteSizeOf } from '../src/tensor/dtype.js';

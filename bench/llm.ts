@@ -4,7 +4,7 @@
  * models are synthetic (real shapes, random weights: `effml synth`), written once to bench-results/.
  */
 import type { Token } from 'node-llama-cpp';
-import { table } from '../src/cli/table.js';
+import { table } from '../src/report/table.js';
 import { measureSpeed } from '../src/eval/speed.js';
 import { defaultThreads } from '../src/kernels/index.js';
 import { loadModel } from '../src/llm/load.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readLlama2cTokenizer } from '../src/formats/llama2c.js';
-import { DEFAULT_MODEL } from '../src/llm/load.js';
+import { DEFAULT_VOCABULARY } from '../src/llm/load.js';
 import { type SynthDType, synthesize } from '../src/llm/synth.js';
 import { tokenizerFromLlama2c } from '../src/tokenizer/load.js';
 
@@ -23,9 +23,7 @@ export function syntheticModel(
   if (!existsSync(path)) {
     mkdirSync(MODELS, { recursive: true });
     log(`writing ${path} (random weights)`);
-    const vocabFile = existsSync(LLAMA2_VOCAB)
-      ? LLAMA2_VOCAB
-      : DEFAULT_MODEL.replace(/stories260K\.gguf$/, 'tok512.bin');
+    const vocabFile = existsSync(LLAMA2_VOCAB) ? LLAMA2_VOCAB : DEFAULT_VOCABULARY;
     const vocab = tokenizerFromLlama2c(readLlama2cTokenizer(vocabFile)).vocab;
     synthesize(path, { like, format: 'gguf', dtype, vocab, contextLength: 2048, layers });
   }

@@ -6,7 +6,7 @@
  * (real shapes, random weights). Reported: generated tokens per second over all clients.
  */
 import type { Token } from 'node-llama-cpp';
-import { table } from '../src/cli/table.js';
+import { table } from '../src/report/table.js';
 import { defaultThreads } from '../src/kernels/index.js';
 import { type LoadedModel, loadModel } from '../src/llm/load.js';
 import type { SynthDType } from '../src/llm/synth.js';

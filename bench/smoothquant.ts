@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { table } from '../src/cli/table.js';
+import { table } from '../src/report/table.js';
 import { perplexity } from '../src/eval/perplexity.js';
 import { measureSpeed } from '../src/eval/speed.js';
 import { defaultThreads } from '../src/kernels/index.js';

@@ -4,7 +4,7 @@
  * the same size, which stops there. Reports decode tok/s over each stretch and resident memory at
  * 1k, 10k and 100k generated tokens.
  */
-import { table } from '../src/cli/table.js';
+import { table } from '../src/report/table.js';
 import { defaultThreads } from '../src/kernels/index.js';
 import { loadModel } from '../src/llm/load.js';
 import { argmax } from '../src/llm/sampler.js';

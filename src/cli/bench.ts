@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { measureSpeed } from '../eval/speed.js';
+import { measureSpeed } from '../index.js';
 import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
 
 interface BenchFlags extends ModelOptions {

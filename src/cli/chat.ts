@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { Chat } from '../llm/chat.js';
-import { ContextOverflowError } from '../llm/kv-cache.js';
+import { Chat, ContextOverflowError } from '../index.js';
 import { type SamplingFlags, addSamplingOptions, samplingFrom } from './generate.js';
 import {
   type CacheFlags,
@@ -72,6 +71,7 @@ export function registerChat(program: Command): void {
         }
       } finally {
         rl.close();
+        chat.dispose();
         loaded.dispose();
       }
     },

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { perplexity } from '../eval/perplexity.js';
-import { type StreamPerplexityResult, streamPerplexity } from '../eval/stream-perplexity.js';
-import { lineChartSvg } from '../eval/svg-chart.js';
-import { writeFileAtomic } from '../formats/atomic-write.js';
-import { table } from './table.js';
+import {
+  type StreamPerplexityResult,
+  perplexity,
+  streamPerplexityPolicies,
+  table,
+  writeStreamReport,
+} from '../index.js';
 import {
   type CacheFlags,
   type ModelOptions,
@@ -14,7 +15,7 @@ import {
   openModel,
   positiveInt,
 } from './model-options.js';
-import { progress } from './progress.js';
+import { progress, stagedProgress } from './progress.js';
 
 interface PplFlags extends ModelOptions {
   text: string;
@@ -102,23 +103,20 @@ function registerStreamPpl(evalCommand: Command): void {
     const recomputeTokens = positiveInt('--recompute-tokens', f.recomputeTokens) as number;
     const policies = f.cache?.split(',').map((p) => p.trim()) ?? [];
     const caches = policies.map((p) => cacheFrom(f, p)); // validates every policy before the long run
+    const bucket = positiveInt('--bucket', f.bucket);
     const loaded = await openModel(model, f);
-    const results: StreamPerplexityResult[] = [];
+    const stages = stagedProgress();
+    let results: StreamPerplexityResult[];
     try {
-      for (const [i, cache] of caches.entries()) {
-        const bar = progress(policies[i]);
-        const n = cache.policy === 'recompute' ? Math.min(tokens ?? Infinity, recomputeTokens) : tokens;
-        results.push(
-          streamPerplexity(loaded.model, loaded.tokenizer, text, {
-            cache,
-            tokens: n === Infinity ? recomputeTokens : n,
-            bucket: positiveInt('--bucket', f.bucket),
-            onProgress: (done, total) => bar.update(done, total),
-          }),
-        );
-        bar.done();
-      }
+      results = streamPerplexityPolicies(loaded.model, loaded.tokenizer, text, {
+        caches,
+        tokens,
+        recomputeTokens,
+        bucket,
+        onProgress: (i, done, total) => stages.update(policies[i], done, total),
+      });
     } finally {
+      stages.done();
       loaded.dispose();
     }
     if (f.out) writeStreamReport(f.out, model, results);
@@ -142,28 +140,4 @@ function registerStreamPpl(evalCommand: Command): void {
     );
     if (f.out) console.log(`wrote ${f.out}.csv, ${f.out}.json, ${f.out}.svg`);
   });
-}
-
-function writeStreamReport(prefix: string, model: string, results: StreamPerplexityResult[]): void {
-  const write = (path: string, text: string) =>
-    writeFileAtomic(path, (w) => w(new TextEncoder().encode(text)));
-  write(`${prefix}.json`, JSON.stringify({ model, results }, null, 2) + '\n');
-  const rows = results.flatMap((r) =>
-    r.buckets.map((b) =>
-      [r.policy, b.end, b.meanNll.toFixed(6), Math.exp(b.meanNll).toFixed(4), b.rssBytes].join(','),
-    ),
-  );
-  write(`${prefix}.csv`, ['policy,tokens,mean_nll,perplexity,rss_bytes', ...rows].join('\n') + '\n');
-  write(
-    `${prefix}.svg`,
-    lineChartSvg({
-      title: `${basename(model)}: log perplexity while streaming`,
-      xLabel: 'tokens processed',
-      yLabel: 'log perplexity (mean NLL per bucket)',
-      series: results.map((r) => ({
-        name: r.policy === 'sink' ? `sink ${r.sinks}+${r.capacity - r.sinks}` : `${r.policy} ${r.capacity}`,
-        points: r.buckets.map((b) => [b.end, b.meanNll] as [number, number]),
-      })),
-    }),
-  );
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { SamplingOptions } from '../llm/sampler.js';
-import { Session } from '../llm/session.js';
+import { type SamplingOptions, Session } from '../index.js';
 import {
   type CacheFlags,
   type ModelOptions,

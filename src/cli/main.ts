@@ -2,14 +2,14 @@
 /** The effml command line: a thin layer over the library. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { UserError } from '../index.js';
 import { registerBench } from './bench.js';
 import { registerChat } from './chat.js';
 import { registerCompress } from './compress.js';
 import { registerEie } from './eie.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
-import { formatSummary, inspectFile } from './inspect.js';
+import { registerInspect } from './inspect.js';
 import { registerOutliers } from './outliers.js';
 import { registerQuantize } from './quantize.js';
 import { registerServe } from './serve.js';
@@ -27,21 +27,7 @@ const program = new Command()
   .version(pkg.version, '-v, --version')
   .showHelpAfterError();
 
-program
-  .command('inspect')
-  .description(
-    'show format, version, tensors, dtypes, shapes, parameter count and metadata of a model file ' +
-      '(GGUF, safetensors or a model folder, llama2.c checkpoint or tokenizer.bin, IDX)',
-  )
-  .argument('<file>', 'model file or Hugging Face model folder')
-  .option('--json', 'print JSON for scripts')
-  .option('--tensors', 'list every tensor with its type and shape')
-  .action((file: string, opts: { json?: boolean; tensors?: boolean }) => {
-    const summary = inspectFile(file);
-    if (opts.json) console.log(JSON.stringify(summary, null, 2));
-    else console.log(formatSummary(summary, opts.tensors ?? false));
-  });
-
+registerInspect(program);
 registerGenerate(program);
 registerChat(program);
 registerEval(program);
@@ -53,8 +39,8 @@ registerCompress(program);
 registerEie(program);
 registerServe(program);
 
-/** Errors about the user's input: one line, no stack trace. (RangeError: until every check throws UserError.) */
-const USER_ERRORS = [UserError, RangeError];
+/** Errors about the user's input: one line, no stack trace. */
+const USER_ERRORS = [UserError];
 
 try {
   await program.parseAsync();

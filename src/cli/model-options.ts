@@ -1,8 +1,12 @@
 /** Options every command that runs a model shares, and loading with a progress line. */
 import type { Command } from 'commander';
-import type { BackendName } from '../kernels/index.js';
-import { type LoadedModel, loadModel } from '../llm/load.js';
-import type { SessionCacheOptions } from '../llm/session.js';
+import {
+  type BackendName,
+  type LoadedModel,
+  type SessionCacheOptions,
+  loadModel,
+  UserError,
+} from '../index.js';
 import { progress } from './progress.js';
 
 export interface ModelOptions {
@@ -21,15 +25,14 @@ export function addModelOptions(command: Command): Command {
 export function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(n) || n <= 0) throw new UserError(`${name} must be a positive integer, got ${value}`);
   return n;
 }
 
 export function numberOption(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new RangeError(`${name} must be a number, got ${value}`);
+  if (!Number.isFinite(n)) throw new UserError(`${name} must be a number, got ${value}`);
   return n;
 }
 
@@ -64,7 +67,7 @@ export function addCacheOptions(command: Command): Command {
 
 export function cacheFrom(f: CacheFlags, policy = f.cache ?? 'full'): SessionCacheOptions {
   if (!POLICIES.includes(policy))
-    throw new RangeError(`--cache must be one of ${POLICIES.join(', ')}, got ${policy}`);
+    throw new UserError(`--cache must be one of ${POLICIES.join(', ')}, got ${policy}`);
   const sinks = policy === 'sink' ? (positiveInt('--sink-tokens', f.sinkTokens) ?? 4) : 0;
   const window = positiveInt('--window', f.window);
   return {

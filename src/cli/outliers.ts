@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { injectOutliers } from '../quant/outliers.js';
-import { saveQuantizedModel } from '../quant/save.js';
+import { injectOutliers, saveQuantizedModel } from '../index.js';
 import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
 
 export function registerOutliers(program: Command): void {

@@ -25,3 +25,22 @@ export function progress(label: string, stream: NodeJS.WriteStream = process.std
     },
   };
 }
+
+/** One progress line per stage, each ended when the next stage starts. */
+export function stagedProgress(): { update(stage: string, done: number, total: number): void; done(): void } {
+  let bar: Progress | undefined;
+  let current = '';
+  return {
+    update(stage, done, total) {
+      if (bar === undefined || stage !== current) {
+        bar?.done();
+        [bar, current] = [progress(stage), stage];
+      }
+      bar.update(done, total);
+    },
+    done() {
+      bar?.done();
+      bar = undefined;
+    },
+  };
+}

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { quantizeLlama, saveQuantized } from '../quant/quantize.js';
-import { SMOOTHQUANT_PRESETS } from '../quant/smoothquant.js';
+import { SMOOTHQUANT_PRESETS, quantizeLlama, saveQuantized, table, UserError } from '../index.js';
 import { type ModelOptions, addModelOptions, openModel, positiveInt } from './model-options.js';
-import { progress } from './progress.js';
-import { table } from './table.js';
+import { stagedProgress } from './progress.js';
 
 interface QuantizeFlags extends ModelOptions {
   method: string;
@@ -57,24 +55,24 @@ export function registerQuantize(program: Command): void {
     .option('--json', 'print the report as JSON');
   addModelOptions(command).action(async (model: string, f: QuantizeFlags) => {
     const method = METHODS.find((m) => m === f.method);
-    if (!method) throw new RangeError(`--method must be one of ${METHODS.join(', ')}, got ${f.method}`);
+    if (!method) throw new UserError(`--method must be one of ${METHODS.join(', ')}, got ${f.method}`);
     const w8 = w8a8Flags(f);
     const group = Number(f.groupSize);
     if (!Number.isInteger(group) || group < 0)
-      throw new RangeError(`--group-size must be an integer >= 0 (0: per channel), got ${f.groupSize}`);
+      throw new UserError(`--group-size must be an integer >= 0 (0: per channel), got ${f.groupSize}`);
     const bits = positiveInt('--w-bit', f.wBit) as number;
-    if (bits < 2 || bits > 4) throw new RangeError(`--w-bit must be 2 to 4 (int storage), got ${bits}`);
+    if (bits < 2 || bits > 4) throw new UserError(`--w-bit must be 2 to 4 (int storage), got ${bits}`);
     if ((method === 'awq' || method === 'smoothquant' || w8.act === 'static') && f.calib === undefined)
-      throw new RangeError(
+      throw new UserError(
         `--method ${method}${w8.act === 'static' ? ' with static activations' : ''} needs --calib <file>`,
       );
     if (f.format !== 'effml' && f.format !== 'autoawq')
-      throw new RangeError(`--format must be effml or autoawq, got ${f.format}`);
-    if (f.format === 'autoawq' && bits !== 4) throw new RangeError('--format autoawq needs --w-bit 4');
+      throw new UserError(`--format must be effml or autoawq, got ${f.format}`);
+    if (f.format === 'autoawq' && bits !== 4) throw new UserError('--format autoawq needs --w-bit 4');
     const calibText = f.calib === undefined ? undefined : readFileSync(f.calib, 'utf8');
     const loaded = await openModel(model, f);
     try {
-      const bars = new Map<string, ReturnType<typeof progress>>();
+      const stages = stagedProgress();
       const report = quantizeLlama(loaded.model, loaded.tokenizer, {
         method,
         ...w8,
@@ -85,15 +83,9 @@ export function registerQuantize(program: Command): void {
           samples: positiveInt('--calib-samples', f.calibSamples),
           seqLen: positiveInt('--calib-seqlen', f.calibSeqlen),
         },
-        onStage: (stage, done, total) => {
-          if (!bars.has(stage)) {
-            for (const bar of bars.values()) bar.done();
-            bars.set(stage, progress(stage));
-          }
-          bars.get(stage)?.update(done, total);
-        },
+        onStage: (stage, done, total) => stages.update(stage, done, total),
       });
-      for (const bar of bars.values()) bar.done();
+      stages.done();
       saveQuantized(f.output, loaded.model, loaded.tokenizer, report, f.format);
       if (f.json) {
         console.log(JSON.stringify({ model, output: f.output, ...report }, null, 2));
@@ -138,16 +130,16 @@ function w8a8Flags(f: QuantizeFlags): {
   alpha: number;
 } {
   const alpha = Number(f.alpha);
-  if (!(alpha >= 0 && alpha <= 1)) throw new RangeError(`--alpha must lie in [0, 1], got ${f.alpha}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new UserError(`--alpha must lie in [0, 1], got ${f.alpha}`);
   if (f.preset !== undefined) {
     const preset = SMOOTHQUANT_PRESETS[f.preset as 'O1'];
-    if (!preset) throw new RangeError(`--preset must be O1, O2 or O3, got ${f.preset}`);
+    if (!preset) throw new UserError(`--preset must be O1, O2 or O3, got ${f.preset}`);
     return { ...preset, alpha };
   }
   const act = { 'per-token': 'token', 'per-tensor': 'tensor', static: 'static' }[f.act] as
     'token' | undefined;
-  if (!act) throw new RangeError(`--act must be per-token, per-tensor or static, got ${f.act}`);
+  if (!act) throw new UserError(`--act must be per-token, per-tensor or static, got ${f.act}`);
   const weight = { 'per-channel': 'channel', 'per-tensor': 'tensor' }[f.weight] as 'channel' | undefined;
-  if (!weight) throw new RangeError(`--weight must be per-channel or per-tensor, got ${f.weight}`);
+  if (!weight) throw new UserError(`--weight must be per-channel or per-tensor, got ${f.weight}`);
   return { weight, act, alpha };
 }

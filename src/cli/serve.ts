@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { EffmlServer } from '../server/server.js';
-import { HeapExhaustedError } from '../kernels/backend.js';
+import { EffmlServer, HeapExhaustedError, UserError } from '../index.js';
 import {
   type CacheFlags,
   type ModelOptions,
@@ -50,9 +49,9 @@ export function registerServe(program: Command): void {
   addCacheOptions(addModelOptions(command)).action(async (model: string | undefined, f: ServeFlags) => {
     const port = Number(f.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new RangeError(`--port must be an integer in [0, 65535], got ${f.port}`);
+      throw new UserError(`--port must be an integer in [0, 65535], got ${f.port}`);
     const grace = numberOption('--grace', f.grace) ?? 5;
-    if (grace < 0) throw new RangeError(`--grace must be a number of seconds >= 0, got ${f.grace}`);
+    if (grace < 0) throw new UserError(`--grace must be a number of seconds >= 0, got ${f.grace}`);
     const cache = cacheFrom(f);
     const ctx = positiveInt('--ctx', f.ctx);
     const loaded = await openModel(model, f);
@@ -60,7 +59,7 @@ export function registerServe(program: Command): void {
     try {
       const context = loaded.config.contextLength;
       if (ctx !== undefined && ctx > context)
-        throw new RangeError(`--ctx ${ctx} is more than the model's context of ${context} tokens`);
+        throw new UserError(`--ctx ${ctx} is more than the model's context of ${context} tokens`);
       // each slot allocates its whole cache up front: a 32k-token context times N slots would not fit
       cache.capacity ??= Math.min(ctx ?? DEFAULT_SLOT_CONTEXT, context);
       const parallel = positiveInt('--parallel', f.parallel);
@@ -77,7 +76,7 @@ export function registerServe(program: Command): void {
         });
       } catch (err) {
         if (!(err instanceof HeapExhaustedError)) throw err;
-        throw new RangeError(
+        throw new UserError(
           `${parallel} KV caches of ${cache.capacity} tokens do not fit beside the weights (${err.message}); ` +
             'lower --parallel or --ctx',
         );

@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
-import { readLlama2cTokenizer } from '../formats/llama2c.js';
-import { DEFAULT_MODEL } from '../llm/load.js';
-import { SYNTH_PRESETS, type SynthDType, synthesize } from '../llm/synth.js';
-import { tokenizerFromLlama2c } from '../tokenizer/load.js';
+import {
+  DEFAULT_VOCABULARY,
+  SYNTH_PRESETS,
+  type SynthDType,
+  readLlama2cTokenizer,
+  synthesize,
+  tokenizerFromLlama2c,
+  UserError,
+} from '../index.js';
 import { positiveInt } from './model-options.js';
 import { progress } from './progress.js';
 
@@ -37,10 +42,10 @@ export function registerSynth(program: Command): void {
         layers?: string;
       }) => {
         if (o.format !== 'gguf' && o.format !== 'hf')
-          throw new RangeError(`--format must be gguf or hf, got ${o.format}`);
+          throw new UserError(`--format must be gguf or hf, got ${o.format}`);
         if (!DTYPES.includes(o.dtype))
-          throw new RangeError(`--dtype must be one of ${DTYPES.join(', ')}, got ${o.dtype}`);
-        const vocabFile = o.vocab ?? DEFAULT_MODEL.replace(/stories260K\.gguf$/, 'tok512.bin');
+          throw new UserError(`--dtype must be one of ${DTYPES.join(', ')}, got ${o.dtype}`);
+        const vocabFile = o.vocab ?? DEFAULT_VOCABULARY;
         const vocab = tokenizerFromLlama2c(readLlama2cTokenizer(vocabFile)).vocab;
         const bar = progress('writing');
         const r = synthesize(o.output, {

@@ -1,7 +1,5 @@
 import { FormatError } from '../formats/errors.js';
 import type { EffmlTensor, SparseSharedTensor } from '../formats/effml.js';
-import { eieFromTensor } from '../sparse/eie-codec.js';
-import { eieToDense } from '../sparse/eie-layer.js';
 import { huffmanDecode, huffmanEncode } from './huffman.js';
 import { decodeRelative, encodeRelative } from './relative-index.js';
 import type { SharedWeights } from './weight-sharing.js';
@@ -33,12 +31,33 @@ export function encodeDense(name: string, shape: number[], values: Float32Array)
   return { encoding: 'f32', name, shape, data: new Uint8Array(Float32Array.from(values).buffer) };
 }
 
+type Encoding = EffmlTensor['encoding'];
+type TensorOf<E extends Encoding> = Extract<EffmlTensor, { encoding: E }>;
+type Decoder = (t: EffmlTensor, path: string) => Float32Array;
+
+/**
+ * Decoders of the encodings that layers built on Deep Compression define (src/sparse registers
+ * EIE's), so that compress, which they import, never imports them.
+ */
+const decoders = new Map<Encoding, Decoder>();
+
+export function registerTensorDecoder<E extends Encoding>(
+  encoding: E,
+  decode: (t: TensorOf<E>, path: string) => Float32Array,
+): void {
+  decoders.set(encoding, decode as Decoder);
+}
+
 /** The tensor's values in f32; a stream that does not decode is a FormatError naming `path`. */
 export function decodeTensor(t: EffmlTensor, path: string): Float32Array {
   if (t.encoding === 'f32') return new Float32Array(t.data.slice().buffer);
-  if (t.encoding === 'eie') return eieToDense(eieFromTensor(t, path));
-  const { codes, codebook } = decodeShared(t, path);
-  return Float32Array.from(codes, (c) => codebook[c]);
+  if (t.encoding === 'sparse-shared') {
+    const { codes, codebook } = decodeShared(t, path);
+    return Float32Array.from(codes, (c) => codebook[c]);
+  }
+  const decode = decoders.get(t.encoding);
+  if (!decode) throw new Error(`no decoder registered for ${t.encoding} tensors: import src/sparse`);
+  return decode(t, path);
 }
 
 /** A Deep Compression tensor back as its codebook and the codebook index of every weight (0 = zero). */

@@ -6,3 +6,8 @@ export * from './weight-sharing.js';
 export * from './codec.js';
 export * from './deep-compression.js';
 export * from './load.js';
+export * from './recipes.js';
+export * from './report.js';
+export * from './plots.js';
+export * from './to-folder.js';
+export * from './evaluate.js';

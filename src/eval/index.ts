@@ -1,4 +1,5 @@
 export * from './perplexity.js';
 export * from './speed.js';
 export * from './stream-perplexity.js';
-export * from './svg-chart.js';
+export * from './stream-policies.js';
+export * from './stream-report.js';

@@ -8,3 +8,4 @@ export * from './llama2c.js';
 export * from './idx.js';
 export * from './open.js';
 export * from './effml.js';
+export * from './inspect.js';

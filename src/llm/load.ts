@@ -20,6 +20,10 @@ import { type NamingScheme, type StoredQuantization, loadWeights } from './weigh
 export const DEFAULT_MODEL = fileURLToPath(
   new URL('../../../models/stories260K/stories260K.gguf', import.meta.url),
 );
+/** Its 512-token vocabulary as a llama2.c tokenizer.bin (what `effml synth` pads by default). */
+export const DEFAULT_VOCABULARY = fileURLToPath(
+  new URL('../../../models/stories260K/tok512.bin', import.meta.url),
+);
 
 export interface LoadOptions {
   backend?: Backend | BackendName;

@@ -6,3 +6,5 @@ export * from './quantize-model.js';
 export * from './save.js';
 export * from './quantize.js';
 export * from './autoawq.js';
+export * from './smoothquant.js';
+export * from './outliers.js';

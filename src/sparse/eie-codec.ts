@@ -1,6 +1,10 @@
+import { registerTensorDecoder } from '../compress/codec.js';
 import type { EieTensor } from '../formats/effml.js';
 import { FormatError } from '../formats/errors.js';
-import { type EieLayer, peRows } from './eie-layer.js';
+import { type EieLayer, eieToDense, peRows } from './eie-layer.js';
+
+// loadCompressed (src/compress) reads a file with EIE tensors as a dense network
+registerTensorDecoder('eie', (t, path) => eieToDense(eieFromTensor(t, path)));
 
 const bytesOf = (a: Uint32Array | Float32Array | Uint8Array) =>
   new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

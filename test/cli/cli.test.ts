@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { FileSummary } from '../../src/cli/inspect.js';
+import type { FileSummary } from '../../src/index.js';
 import { REPO, SHARED, tempDir } from '../helpers.js';
 
 const CLI = join(REPO, 'dist/src/cli/main.js');

@@ -1,0 +1,3 @@
+export * from './table.js';
+export * from './svg-chart.js';
+export * from './percent.js';
