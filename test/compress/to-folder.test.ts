@@ -7,8 +7,9 @@ import { COMPRESSION_RECIPES } from '../../src/compress/recipes.js';
 import { compressToFolder } from '../../src/compress/to-folder.js';
 import { WasmBackend } from '../../src/kernels/wasm-backend.js';
 import { loadIdxDataset, takeFirst } from '../../src/nn/dataset.js';
-import { LENET_300_100, NETWORKS } from '../../src/nn/lenet.js';
+import { NETWORKS } from '../../src/nn/lenet.js';
 import { REPO, tempDir } from '../helpers.js';
+import { quickLenetCompression } from './quick-options.js';
 
 test('every network has a recipe that sets each of its weight layers', () => {
   assert.deepEqual(Object.keys(COMPRESSION_RECIPES).sort(), Object.keys(NETWORKS).sort());
@@ -26,24 +27,7 @@ test('compressToFolder writes a file that decodes to the accuracy it reports, an
   const train = takeFirst(loadIdxDataset(data, 'train'), 300);
   const test_ = takeFirst(loadIdxDataset(data, 'test'), 200);
   const dir = join(tempDir(), 'out');
-  const summary = compressToFolder(dir, {
-    ...COMPRESSION_RECIPES[LENET_300_100.name],
-    network: LENET_300_100,
-    train,
-    test: test_,
-    backend,
-    seed: 1,
-    batchSize: 50,
-    epochs: 1,
-    lr: 1e-3,
-    weightDecay: 0,
-    pruneIterations: 1,
-    retrainEpochs: 1,
-    retrainLr: 1e-3,
-    finetuneEpochs: 1,
-    finetuneLr: 1e-4,
-    sensitivity: [1, 0.5],
-  });
+  const summary = compressToFolder(dir, quickLenetCompression(backend, train, test_, [1, 0.5]));
   assert.equal(summary.decodedAccuracy, summary.accuracy.finetuned);
   assert.equal(readFileSync(join(dir, 'model.effml')).byteLength, summary.fileBytes);
   assert.equal(summary.ratio, summary.originalBytes / summary.fileBytes);

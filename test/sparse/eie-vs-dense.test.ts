@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { COMPRESSION_RECIPES } from '../../src/compress/recipes.js';
 import { compressToFolder } from '../../src/compress/to-folder.js';
 import { readEffml } from '../../src/formats/effml.js';
 import { WasmBackend } from '../../src/kernels/wasm-backend.js';
 import { loadIdxDataset, takeFirst } from '../../src/nn/dataset.js';
-import { LENET_300_100 } from '../../src/nn/lenet.js';
 import { convertToEie } from '../../src/sparse/convert.js';
 import { eieVsDense } from '../../src/sparse/eie-vs-dense.js';
 import { sharedMatrixOfFile } from '../../src/sparse/shared-matrix.js';
+import { quickLenetCompression } from '../compress/quick-options.js';
 import { REPO, tempDir } from '../helpers.js';
 
 test('a compressed file runs through EIE beside its dense network, converted or not', async () => {
@@ -17,24 +16,10 @@ test('a compressed file runs through EIE beside its dense network, converted or 
   const data = join(REPO, 'data/fashion-mnist-sample');
   const test_ = takeFirst(loadIdxDataset(data, 'test'), 100);
   const dir = tempDir();
-  compressToFolder(dir, {
-    ...COMPRESSION_RECIPES[LENET_300_100.name],
-    network: LENET_300_100,
-    train: takeFirst(loadIdxDataset(data, 'train'), 300),
-    test: test_,
-    backend,
-    seed: 1,
-    batchSize: 50,
-    epochs: 1,
-    lr: 1e-3,
-    weightDecay: 0,
-    pruneIterations: 1,
-    retrainEpochs: 1,
-    retrainLr: 1e-3,
-    finetuneEpochs: 1,
-    finetuneLr: 1e-4,
-    sensitivity: [],
-  });
+  compressToFolder(
+    dir,
+    quickLenetCompression(backend, takeFirst(loadIdxDataset(data, 'train'), 300), test_, []),
+  );
   const model = join(dir, 'model.effml');
   const r = eieVsDense(model, test_, 2, backend);
   assert.equal(r.network, 'lenet-300-100');
